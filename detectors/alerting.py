@@ -1,0 +1,100 @@
+"""Findings -> alerts: deterministic ids and suppression (one alert per rule, subject and window).
+
+Later evidence for the same rule and subject inside the alert's suppression window
+updates that alert (same ``alert_id``, higher ``revision``) instead of raising a new one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from detectors.base import Detector, Finding, State
+from events import Alert
+from events.alert import MAX_EVENT_IDS, SEVERITY_RANK
+
+
+def alert_id_for(rule_id: str, subject_kind: str, subject_id: str, anchor: float) -> str:
+    """Same rule, subject and window anchor -> same id, in every process and every replay."""
+    text = f"{rule_id}\x1f{subject_kind}\x1f{subject_id}\x1f{int(anchor)}"
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _iso(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, UTC)
+
+
+def wall_clock() -> datetime:
+    """Processing time, for ``detected_at`` only (detection itself runs on event time)."""
+    return datetime.now(UTC)
+
+
+class AlertBook:
+    """Keeps the open alert of every (rule, subject) in the keyed state."""
+
+    def __init__(self, policy_version: str, clock: Callable[[], datetime] = wall_clock) -> None:
+        self.policy_version = policy_version
+        self.clock = clock
+
+    def record(self, detector: Detector[Any], finding: Finding, state: State) -> Alert | None:
+        """Open or update the alert for ``finding``; None when it adds nothing new."""
+        subject = finding.subject
+        key = f"alert|{detector.rule_id}|{subject.kind}:{subject.id}"
+        book = state.get(key)
+        width = detector.suppression.total_seconds()
+        if finding.window is not None:
+            start, until = finding.window
+            same = book is not None and book["start"] == start
+        else:
+            same = book is not None and book["start"] - width <= finding.trigger_ts < book["until"]
+            start, until = finding.trigger_ts, finding.trigger_ts + width
+        evidence = {uid: ts for ts, uid in book["evidence"]} if same and book else {}
+        before = dict(evidence)
+        evidence.update((uid, ts) for ts, uid in finding.evidence)
+        first = min(ts for ts, _ in finding.evidence)
+        last = max(ts for ts, _ in finding.evidence)
+        if same and book:
+            severity = max(book["severity"], finding.severity, key=SEVERITY_RANK.__getitem__)
+            if evidence == before and severity == book["severity"]:
+                return None
+            record = {
+                **book,
+                "severity": severity,
+                "first": min(book["first"], first),
+                "last": max(book["last"], last),
+                "employees": sorted(set(book["employees"]) | set(finding.employee_ids)),
+                "revision": book["revision"] + 1,
+            }
+        else:
+            record = {
+                "alert_id": alert_id_for(detector.rule_id, subject.kind, subject.id, start),
+                "start": start,
+                "until": until,
+                "severity": finding.severity,
+                "first": first,
+                "last": last,
+                "employees": sorted(set(finding.employee_ids)),
+                "revision": 1,
+                "detected_at": self.clock().isoformat(),
+            }
+        ordered = sorted(evidence.items(), key=lambda item: (item[1], item[0]))[-MAX_EVENT_IDS:]
+        record["evidence"] = [[ts, uid] for uid, ts in ordered]
+        state[key] = record
+        return Alert(
+            alert_id=record["alert_id"],
+            rule_id=detector.rule_id,
+            category=detector.category,
+            severity=record["severity"],
+            subject=subject,
+            employee_ids=record["employees"],
+            first_event_time=_iso(record["first"]),
+            last_event_time=_iso(record["last"]),
+            detected_at=datetime.fromisoformat(record["detected_at"]),
+            event_ids=[uid for _, uid in record["evidence"]],
+            summary=finding.summary,
+            details=finding.details,
+            policy_version=self.policy_version,
+            revision=record["revision"],
+        )

@@ -1,0 +1,95 @@
+"""What a detector is: typed event + its keyed state -> at most one finding.
+
+Detectors are pure: no Kafka, no clock, no I/O. The worker (streams/) and ``backtest``
+call the same code through :class:`detectors.engine.Engine`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, MutableMapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict
+
+from events import Event, Subject
+from events.alert import Severity
+
+if TYPE_CHECKING:
+    from detectors.policy import Policy
+
+State = MutableMapping[str, Any]
+"""Keyed detector state: a dict in ``backtest``, a RocksDB-backed Faust table in the worker.
+
+Values must be JSON-serialisable and are written back whole (``state[k] = v``) so the
+table's changelog sees every change.
+"""
+
+
+class RuleConfig(BaseModel):
+    """Keys every rule has in the policy's ``rules:`` section."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = True
+    severity: Severity = "medium"
+
+
+@dataclass(frozen=True, slots=True)
+class Routed:
+    """An event on its way to the detectors of one key family, with the facts routing found."""
+
+    family: str
+    """Which key the event is partitioned by: ``harassment`` (external phone), ``conduct`` (debtor)."""
+    key: str
+    event: Event
+    facts: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Finding:
+    """A rule's verdict on one event: the evidence that fired and the facts to show."""
+
+    subject: Subject
+    severity: Severity
+    evidence: list[tuple[float, str]]
+    """``(event time, source/id)`` of the events that made the rule fire."""
+    trigger_ts: float
+    summary: str
+    details: dict[str, Any]
+    employee_ids: list[str] = field(default_factory=list)
+    window: tuple[float, float] | None = None
+    """Suppression window when the rule is calendar-based (a local day or night)."""
+
+
+C = TypeVar("C", bound=RuleConfig)
+
+
+class Detector(ABC, Generic[C]):
+    """One rule of the catalogue. Subclasses set the class attributes and ``observe``."""
+
+    rule_id: ClassVar[str]
+    category: ClassVar[str]
+    family: ClassVar[str]
+    config_model: ClassVar[type[RuleConfig]]
+    pack_defaults: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
+    """Per jurisdiction (``cn``, ``us``): the defaults that differ from ``config_model``'s."""
+
+    def __init__(self, config: C, policy: Policy) -> None:
+        self.config = config
+        self.policy = policy
+
+    @property
+    def suppression(self) -> timedelta:
+        """How long one alert absorbs later evidence for the same subject."""
+        return getattr(self.config, "window", timedelta(hours=24))
+
+    def state_key(self, key: str) -> str:
+        """This rule's entry in the keyed state."""
+        return f"{self.rule_id}|{key}"
+
+    @abstractmethod
+    def observe(self, item: Routed, state: State) -> Finding | None:
+        """Take one (deduplicated) event of this detector's family; return a finding or None."""

@@ -1,0 +1,1 @@
+"""A collection agency's own agents (category ``conduct``), keyed by debtor."""

@@ -1,0 +1,52 @@
+"""Durations as policy files write them (``90s``, ``10m``, ``24h``, ``7d``) and local calendar helpers."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from pydantic import BeforeValidator
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+_PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
+
+
+def parse_duration(value: object) -> timedelta:
+    """``"24h"`` -> ``timedelta(hours=24)``; a bare number is seconds."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as 90s, 10m, 24h or 7d")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str) and (match := _PATTERN.match(value)):
+        seconds = float(match.group(1)) * _UNITS[match.group(2)]
+    else:
+        raise ValueError(f"{value!r} is not a duration; use e.g. 90s, 10m, 24h or 7d")
+    if seconds <= 0:
+        raise ValueError("a duration must be positive")
+    return timedelta(seconds=seconds)
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+def format_duration(value: timedelta) -> str:
+    """The shortest policy spelling of ``value`` (``timedelta(hours=24)`` -> ``"24h"``)."""
+    seconds = int(value.total_seconds())
+    for unit in ("d", "h", "m"):
+        if seconds % _UNITS[unit] == 0:
+            return f"{seconds // _UNITS[unit]}{unit}"
+    return f"{seconds}s"
+
+
+def local_date(ts: float, tz: ZoneInfo) -> date:
+    """The local calendar day of POSIX time ``ts``."""
+    return datetime.fromtimestamp(ts, tz).date()
+
+
+def local_midnight(day: date, tz: ZoneInfo) -> float:
+    """POSIX time of 00:00 local on ``day``."""
+    return datetime(day.year, day.month, day.day, tzinfo=tz).timestamp()

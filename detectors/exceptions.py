@@ -1,0 +1,21 @@
+"""Errors of the detection layer."""
+
+from __future__ import annotations
+
+
+class ComplianceMonitorError(Exception):
+    """Root of the project's own errors."""
+
+
+class PolicyError(ComplianceMonitorError):
+    """The policy file is unreadable or invalid.
+
+    ``problems`` lists every mistake found (``key.path: what is wrong``), so one run of
+    ``compliance-monitor policy check`` shows them all. Fix the named keys and restart.
+    """
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = problems
+        listing = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"invalid policy {source}:\n{listing}")

@@ -1,0 +1,189 @@
+"""The policy file (YAML) -> a validated :class:`Policy`.
+
+Every rule's keys are checked against its detector's config model; the jurisdiction
+pack (``cn`` or ``us``) gives the defaults for omitted keys. All mistakes are collected
+and reported at once, each naming its key path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import orjson
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from detectors.base import RuleConfig
+from detectors.exceptions import PolicyError
+from detectors.registry import CATALOGUE, DETECTORS
+from events.phones import normalize_phone
+
+Jurisdiction = Literal["cn", "us"]
+
+
+class Company(BaseModel):
+    """The ``company:`` section: who is inside, who is trusted, who is a known collector."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    mail_domains: list[str] = Field(default_factory=list)
+    switchboard_numbers: list[str] = Field(default_factory=list)
+    org_names: list[str] = Field(default_factory=list)
+    allow_numbers: list[str] = Field(default_factory=list)
+    allow_mail_domains: list[str] = Field(default_factory=list)
+    collector_numbers: list[str] = Field(default_factory=list)
+    collector_mail_domains: list[str] = Field(default_factory=list)
+
+
+class _PolicyFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: Literal[1] = 1
+    timezone: str = "Asia/Shanghai"
+    jurisdiction: Jurisdiction = "cn"
+    company: Company = Field(default_factory=Company)
+    rules: dict[str, Any] = Field(default_factory=dict)
+
+
+class _OpenRuleConfig(RuleConfig):
+    """Config of a catalogue rule that has no detector in this build: keys kept, not checked."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A validated policy with every rule's effective configuration."""
+
+    version: int
+    timezone: ZoneInfo
+    jurisdiction: Jurisdiction
+    company: Company
+    rules: Mapping[str, RuleConfig]
+    policy_version: str
+    region: str = "CN"
+    switchboard: frozenset[str] = frozenset()
+    allow_numbers: frozenset[str] = frozenset()
+
+    def enabled(self, rule_id: str) -> bool:
+        """Whether ``rule_id`` is switched on."""
+        config = self.rules.get(rule_id)
+        return bool(config and config.enabled)
+
+
+def _loc(parts: tuple[int | str, ...]) -> str:
+    return ".".join(str(p) for p in parts)
+
+
+def _errors(prefix: str, error: ValidationError) -> list[str]:
+    out = []
+    for item in error.errors(include_url=False):
+        path = _loc((prefix, *item["loc"])) if prefix else _loc(item["loc"])
+        if item["type"] == "extra_forbidden":
+            out.append(f"{path}: unknown key")
+        else:
+            out.append(f"{path}: {item['msg']}")
+    return out
+
+
+def _rule_configs(raw_rules: Any, jurisdiction: str, problems: list[str]) -> dict[str, RuleConfig]:
+    if not isinstance(raw_rules, dict):
+        problems.append("rules: expected a mapping of rule id -> settings")
+        raw_rules = {}
+    for rule_id in raw_rules:
+        if rule_id not in CATALOGUE:
+            problems.append(f"rules.{rule_id}: unknown rule id; known ids: {', '.join(CATALOGUE)}")
+    configs: dict[str, RuleConfig] = {}
+    for rule_id in CATALOGUE:
+        user = raw_rules.get(rule_id) or {}
+        if not isinstance(user, dict):
+            problems.append(f"rules.{rule_id}: expected a mapping of settings")
+            continue
+        detector = DETECTORS.get(rule_id)
+        model = detector.config_model if detector else _OpenRuleConfig
+        defaults = dict(detector.pack_defaults.get(jurisdiction, {})) if detector else {}
+        try:
+            configs[rule_id] = model.model_validate({**defaults, **user})
+        except ValidationError as error:
+            problems.extend(_errors(f"rules.{rule_id}", error))
+    return configs
+
+
+def _fingerprint(data: Mapping[str, Any]) -> str:
+    canonical = orjson.dumps(data, option=orjson.OPT_SORT_KEYS, default=str)
+    return hashlib.sha256(canonical).hexdigest()[:12]
+
+
+def policy_from_mapping(data: Any, source: str = "<policy>", region: str = "CN") -> Policy:
+    """Validate a decoded policy document; raise :class:`PolicyError` listing every problem."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise PolicyError(source, ["(top level): expected a mapping"])
+    problems: list[str] = []
+    head = {k: v for k, v in data.items() if k != "rules"}
+    try:
+        parsed = _PolicyFile.model_validate(head)
+    except ValidationError as error:
+        problems.extend(_errors("", error))
+        parsed = None
+    jurisdiction = parsed.jurisdiction if parsed else "cn"
+    rules = _rule_configs(data.get("rules", {}), jurisdiction, problems)
+    timezone = None
+    if parsed:
+        try:
+            timezone = ZoneInfo(parsed.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            problems.append(f"timezone: unknown time zone {parsed.timezone!r}, use an IANA name")
+    if problems or parsed is None or timezone is None:
+        raise PolicyError(source, problems)
+
+    def numbers(values: list[str], key: str) -> frozenset[str]:
+        out = set()
+        for i, value in enumerate(values):
+            try:
+                out.add(normalize_phone(value, region))
+            except ValueError as error:
+                problems.append(f"company.{key}.{i}: {error}")
+        return frozenset(out)
+
+    switchboard = numbers(parsed.company.switchboard_numbers, "switchboard_numbers")
+    allow = numbers(parsed.company.allow_numbers, "allow_numbers")
+    if problems:
+        raise PolicyError(source, problems)
+    effective = {
+        "head": parsed.model_dump(mode="json", exclude={"rules"}),
+        "rules": {rid: cfg.model_dump(mode="json") for rid, cfg in rules.items()},
+    }
+    return Policy(
+        version=parsed.version,
+        timezone=timezone,
+        jurisdiction=parsed.jurisdiction,
+        company=parsed.company,
+        rules=rules,
+        policy_version=f"{parsed.version}-{_fingerprint(effective)}",
+        region=region,
+        switchboard=switchboard,
+        allow_numbers=allow,
+    )
+
+
+def load_policy(path: str | Path | None, region: str = "CN") -> Policy:
+    """Read and validate a policy file; ``None`` gives the built-in defaults (``cn`` pack)."""
+    if path is None:
+        return policy_from_mapping({}, "<defaults>", region)
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as error:
+        raise PolicyError(source, [f"cannot read the file: {error.strerror}"]) from error
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise PolicyError(source, [f"not valid YAML: {error}"]) from error
+    return policy_from_mapping(data, source, region)

@@ -1,0 +1,40 @@
+"""Rule id -> detector class, in one explicit table. The policy's ``rules:`` keys are checked here."""
+
+from __future__ import annotations
+
+from detectors.base import Detector
+from detectors.conduct.quiet_hours import QuietHours
+from detectors.harassment.contact_blast import ContactBlast
+from detectors.harassment.repeated_calls import RepeatedCalls
+
+CATALOGUE: dict[str, str] = {
+    "harassment.contact_blast": "harassment",
+    "harassment.repeated_calls": "harassment",
+    "harassment.emergency_contact_targeted": "harassment",
+    "harassment.collection_content": "harassment",
+    "harassment.collection_email": "harassment",
+    "harassment.known_collector": "harassment",
+    "contacts.colleague_as_emergency_contact": "contacts",
+    "contacts.office_number_as_contact": "contacts",
+    "contacts.frequent_changes": "contacts",
+    "distress.frequent_small_claims": "distress",
+    "distress.frequent_leave": "distress",
+    "distress.risk_score": "distress",
+    "expense.split_claims": "expense",
+    "expense.duplicate_claim": "expense",
+    "expense.near_limit_cluster": "expense",
+    "expense.cohort_outlier": "expense",
+    "conduct.quiet_hours": "conduct",
+    "conduct.daily_conversation_cap": "conduct",
+    "conduct.daily_attempt_cap": "conduct",
+    "conduct.call_bombing": "conduct",
+    "conduct.third_party_disclosure": "conduct",
+    "conduct.third_party_contact_without_cause": "conduct",
+    "conduct.prohibited_language": "conduct",
+    "conduct.missing_identification": "conduct",
+}
+"""Every public rule id of rules.md with its category; ids are stable."""
+
+DETECTORS: dict[str, type[Detector]] = {cls.rule_id: cls for cls in (ContactBlast, RepeatedCalls, QuietHours)}
+"""The rules this build detects. A catalogue rule without a detector is accepted in a
+policy (so a policy written for a later build still loads) but never fires."""

@@ -1,0 +1,53 @@
+"""Event-time sliding windows over small per-key logs, tolerant of late events.
+
+A log is a list of entries ``[ts, uid, value]`` kept sorted by event time ``ts``.
+A late event is inserted in place, and every window that contains it is considered,
+not only the one ending at the newest event.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, insort
+from collections import Counter
+from typing import Any
+
+Entry = list[Any]
+
+ALLOWED_LATENESS = 3600.0
+"""Seconds an event may arrive behind the newest one of its key and still count in full."""
+
+
+def insert(log: list[Entry], entry: Entry) -> None:
+    """Insert ``entry`` keeping the log sorted by time."""
+    insort(log, entry, key=lambda e: e[0])
+
+
+def prune(log: list[Entry], horizon: float) -> list[Entry]:
+    """Drop entries older than ``horizon``."""
+    start = bisect_left(log, horizon, key=lambda e: e[0])
+    return log[start:] if start else log
+
+
+def find_window(
+    log: list[Entry], around: float, width: float, threshold: int, value_index: int = 2
+) -> list[Entry] | None:
+    """The first window ``[t, t + width]`` (ends included) that contains ``around`` and holds
+    ``threshold`` or more distinct values at ``value_index``; its entries, or None.
+    """
+    lo = bisect_left(log, around - width, key=lambda e: e[0])
+    counts: Counter[Any] = Counter()
+    j = lo
+    for i in range(lo, len(log)):
+        start = log[i][0]
+        if start > around:
+            break
+        while j < len(log) and log[j][0] <= start + width:
+            counts[log[j][value_index]] += 1
+            j += 1
+        if len(counts) >= threshold:
+            return log[i:j]
+        value = log[i][value_index]
+        counts[value] -= 1
+        if not counts[value]:
+            del counts[value]
+    return None

@@ -1,0 +1,69 @@
+"""Raw bytes -> a typed event, or a :class:`Rejection` that names the field and the reason."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+
+from events.models import EVENT_MODELS, EVENT_TYPES, Event
+
+
+@dataclass(frozen=True, slots=True)
+class ParseContext:
+    """What parsing needs beyond the bytes: the default region for phone numbers."""
+
+    region: str = "CN"
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """Why an input could not become an event; this is what the dead-letter record carries."""
+
+    reason: str
+    """Short machine-friendly class of the problem: ``not_json``, ``invalid_field``, …"""
+    message: str
+    """Human-readable text naming the field and what is wrong with it."""
+    field: str | None = None
+
+
+def _describe(error: ValidationError) -> Rejection:
+    problems = []
+    for item in error.errors(include_url=False):
+        loc = ".".join(str(part) for part in item["loc"])
+        problems.append(f"{loc}: {item['msg']}")
+    first = error.errors(include_url=False)[0]
+    field = ".".join(str(part) for part in first["loc"]) or None
+    kind = "missing_field" if first["type"] == "missing" else "invalid_field"
+    return Rejection(kind, "; ".join(problems), field)
+
+
+def parse_event_dict(obj: Any, context: ParseContext = ParseContext()) -> Event | Rejection:
+    """Validate an already-decoded JSON value as an input event."""
+    if not isinstance(obj, dict):
+        return Rejection("not_an_object", f"expected a JSON object, got {type(obj).__name__}")
+    event_type = obj.get("type")
+    if event_type is None:
+        return Rejection("missing_field", "type: Field required", "type")
+    model = EVENT_MODELS.get(event_type) if isinstance(event_type, str) else None
+    if model is None:
+        return Rejection(
+            "unknown_type",
+            f"type: unknown event type {event_type!r}; expected one of {', '.join(EVENT_TYPES)}",
+            "type",
+        )
+    try:
+        return model.model_validate(obj, context={"region": context.region})  # type: ignore[return-value]
+    except ValidationError as error:
+        return _describe(error)
+
+
+def parse_event(raw: bytes | str, context: ParseContext = ParseContext()) -> Event | Rejection:
+    """Decode and validate one CloudEvents JSON document."""
+    try:
+        obj = orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
+        return Rejection("not_json", f"not valid JSON: {error}")
+    return parse_event_dict(obj, context)

@@ -1,0 +1,33 @@
+"""Phone-number normalisation to E.164 with Google's libphonenumber (``phonenumbers``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import phonenumbers
+
+_IDD_PREFIX = "00"
+
+
+@lru_cache(maxsize=200_000)
+def normalize_phone(raw: str, region: str = "CN") -> str:
+    """Return ``raw`` in E.164 (``+8613800138000``), or digits only when it is no subscriber number.
+
+    Accepts the common written forms: ``+86 138 0013 8000``, ``13800138000``,
+    ``021-60000000``, ``0086 21 6000 0000``. Service numbers and short codes (``95588``,
+    ``1069…``) are real senders, so they are kept in a canonical digits-only form
+    instead of being rejected. Raises ``ValueError`` when ``raw`` holds no digit at all.
+    """
+    text = raw.strip()
+    digits = "".join(ch for ch in text if ch.isdigit())
+    if not digits:
+        raise ValueError(f"{raw!r} is not a phone number (no digits)")
+    if text.startswith(_IDD_PREFIX) and not text.startswith("+"):
+        text = "+" + text[len(_IDD_PREFIX) :]
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return digits
+    if phonenumbers.is_possible_number(number):
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return digits

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Start a single-node Apache Kafka 4.x broker in KRaft mode on loopback.
+#
+#   infra/kafka/start-kafka.sh PORT DATA_DIR
+#
+# Fetches the pinned broker jars (pom.xml) from Maven Central into a cache on first use,
+# formats DATA_DIR as a fresh log dir, starts the broker in the background (its pid in
+# DATA_DIR/kafka.pid, its log in DATA_DIR/kafka.log) and returns once the broker
+# answers on 127.0.0.1:PORT. Stop it with: kill "$(cat DATA_DIR/kafka.pid)".
+set -euo pipefail
+port=${1:?usage: start-kafka.sh PORT DATA_DIR}
+data=${2:?usage: start-kafka.sh PORT DATA_DIR}
+here=$(cd "$(dirname "$0")" && pwd)
+version=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$here/pom.xml")
+jars=${CM_KAFKA_JARS:-$HOME/.cache/compliance-monitor/kafka-$version}
+
+if [ ! -f "$jars/kafka_2.13-$version.jar" ]; then
+  echo "fetching Apache Kafka $version jars into $jars" >&2
+  mvn -q -B -f "$here/pom.xml" dependency:copy-dependencies \
+      -DincludeScope=runtime -DoutputDirectory="$jars" >&2
+fi
+
+controller_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+mkdir -p "$data/logs"
+cat > "$data/server.properties" <<PROPS
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$controller_port
+listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$controller_port
+advertised.listeners=PLAINTEXT://127.0.0.1:$port
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+inter.broker.listener.name=PLAINTEXT
+log.dirs=$data/logs
+num.partitions=1
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=4
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+auto.create.topics.enable=true
+PROPS
+
+java_opts=(-Xms256m -Xmx768m -XX:+UseG1GC "-Dlog4j2.configurationFile=$here/log4j2.yaml")
+cluster_id=$(java "${java_opts[@]}" -cp "$jars/*" kafka.tools.StorageTool random-uuid)
+java "${java_opts[@]}" -cp "$jars/*" kafka.tools.StorageTool format \
+     -t "$cluster_id" -c "$data/server.properties" >"$data/format.log" 2>&1
+
+nohup java "${java_opts[@]}" -cp "$jars/*" kafka.Kafka "$data/server.properties" \
+      >"$data/kafka.log" 2>&1 &
+echo $! >"$data/kafka.pid"
+
+for _ in $(seq 1 120); do
+  if ! kill -0 "$(cat "$data/kafka.pid")" 2>/dev/null; then
+    echo "kafka exited during start-up; see $data/kafka.log" >&2
+    tail -n 20 "$data/kafka.log" >&2
+    exit 1
+  fi
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    echo "kafka $version ready on 127.0.0.1:$port (pid $(cat "$data/kafka.pid"))" >&2
+    exit 0
+  fi
+  sleep 0.5
+done
+echo "kafka did not answer on 127.0.0.1:$port within 60 s; see $data/kafka.log" >&2
+exit 1

@@ -1,0 +1,1 @@
+"""Where alerts and actions go: ClickHouse, Kafka topics, Prometheus metrics."""

@@ -1,0 +1,49 @@
+"""Prometheus metrics of the pipeline, served by the worker at ``/metrics``."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+EVENTS_CONSUMED = Counter(
+    "cm_events_consumed_total", "Input events read and validated, by event type", ["type"], registry=REGISTRY
+)
+EVENTS_REJECTED = Counter(
+    "cm_events_rejected_total",
+    "Input messages sent to the dead-letter topic, by reason",
+    ["reason"],
+    registry=REGISTRY,
+)
+ALERTS = Counter(
+    "cm_alerts_total",
+    "Alert revisions raised, by rule and severity",
+    ["rule_id", "severity"],
+    registry=REGISTRY,
+)
+DETECTOR_SECONDS = Histogram(
+    "cm_detector_seconds",
+    "Time the detectors of one key family take per event",
+    ["family"],
+    buckets=(0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5),
+    registry=REGISTRY,
+)
+SINK_FLUSH_SECONDS = Histogram("cm_sink_flush_seconds", "Time of one sink flush", ["sink"], registry=REGISTRY)
+SINK_FLUSH_FAILURES = Counter(
+    "cm_sink_flush_failures_total",
+    "Sink flushes that failed (rows kept and retried)",
+    ["sink"],
+    registry=REGISTRY,
+)
+SINK_ROWS = Counter("cm_sink_rows_total", "Rows written by a sink", ["sink"], registry=REGISTRY)
+EVENT_TIME_LAG = Gauge(
+    "cm_event_time_lag_seconds",
+    "Wall clock minus event time of the newest event read, by topic",
+    ["topic"],
+    registry=REGISTRY,
+)
+
+
+def render() -> bytes:
+    """The metrics in Prometheus text format."""
+    return generate_latest(REGISTRY)

@@ -1,0 +1,1 @@
+"""The Faust app, its topics, tables and agents, and the ``compliance-monitor`` CLI."""

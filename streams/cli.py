@@ -1,0 +1,188 @@
+"""The ``compliance-monitor`` command line (contract: shared/contracts/cli.md)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+
+from detectors import Policy, PolicyError, load_policy
+
+app = typer.Typer(
+    name="compliance-monitor",
+    help="Streaming compliance monitor: collector harassment, collection conduct, distress, expense.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+policy_app = typer.Typer(help="Work with policy files.", no_args_is_help=True)
+app.add_typer(policy_app, name="policy")
+err = Console(stderr=True)
+
+PolicyOpt = Annotated[
+    Path | None, typer.Option("--policy", help="Policy YAML (env CM_POLICY); built-in cn defaults if unset")
+]
+BrokerOpt = Annotated[
+    str | None,
+    typer.Option("--broker", help="Kafka broker, e.g. kafka://localhost:9092 (env CM_KAFKA_BROKER)"),
+]
+
+
+def _settings(**flags: Any):
+    """Settings from flags, then CM_* environment, then defaults; exit 2 naming a bad key."""
+    from streams.settings import Settings
+
+    try:
+        return Settings(**{k: v for k, v in flags.items() if v is not None})
+    except ValidationError as error:
+        for item in error.errors(include_url=False):
+            key = "CM_" + "__".join(str(p) for p in item["loc"]).upper()
+            err.print(f"[red]invalid setting {key}[/red]: {item['msg']}")
+        raise typer.Exit(2) from error
+
+
+def _policy(path: Path | None, region: str) -> Policy:
+    try:
+        return load_policy(path, region)
+    except PolicyError as error:
+        err.print(f"[red]{error}[/red]", highlight=False)
+        raise typer.Exit(2) from error
+
+
+@app.command()
+def backtest(
+    events: Annotated[Path, typer.Argument(help="CloudEvents JSON lines, any order")],
+    out: Annotated[Path, typer.Option("--out", help="where to write the alerts (JSON lines)")],
+    policy: PolicyOpt = None,
+) -> None:
+    """Run the worker's detectors over a file of events, in event-time order."""
+    from rich.progress import Progress
+
+    from streams.backtest import run_backtest, write_alerts
+
+    settings = _settings(policy=policy)
+    loaded = _policy(settings.policy, settings.phone_region)
+    started = time.perf_counter()
+    try:
+        if err.is_terminal:
+            with Progress(console=err, transient=True) as bar:
+                task = bar.add_task("detecting", total=None)
+                report = run_backtest(
+                    events, loaded, lambda done, total: bar.update(task, completed=done, total=total)
+                )
+        else:
+            report = run_backtest(events, loaded)
+    except OSError as error:
+        err.print(f"[red]cannot read {events}: {error.strerror or error}[/red]")
+        raise typer.Exit(2) from error
+    write_alerts(report, out)
+    elapsed = time.perf_counter() - started
+    rate = report.events / elapsed if elapsed else 0.0
+    err.print(
+        f"events read: {report.lines} lines, {report.events} valid, {sum(report.rejected.values())} rejected"
+    )
+    for reason, count in sorted(report.rejected.items()):
+        err.print(f"  rejected {reason}: {count}")
+    for line, rejection in report.rejections[:5]:
+        err.print(f"  e.g. line {line}: {rejection.message}", highlight=False)
+    err.print(f"alerts: {len(report.alerts)} ({rate:,.0f} events/s, {elapsed:.2f} s)")
+    for rule, count in sorted(report.alerts_per_rule().items()):
+        err.print(f"  {rule}: {count}")
+
+
+@app.command()
+def schemas(out: Annotated[Path, typer.Option("--out", help="directory for the .schema.json files")]) -> None:
+    """Write the JSON Schema of every event type, the alert and the action."""
+    from events.schemas import write_schemas
+
+    for path in write_schemas(out):
+        typer.echo(path)
+
+
+@policy_app.command("check")
+def policy_check(path: Annotated[Path, typer.Argument(help="policy YAML")]) -> None:
+    """Validate a policy file and list every problem at once (exit 2 if any)."""
+    loaded = _policy(path, "CN")
+    enabled = [rule for rule, cfg in loaded.rules.items() if cfg.enabled]
+    typer.echo(f"{path}: ok, policy_version {loaded.policy_version}, {len(enabled)} rules enabled")
+
+
+@app.command()
+def worker(
+    broker: BrokerOpt = None,
+    clickhouse_url: Annotated[
+        str | None,
+        typer.Option("--clickhouse-url", help="chdb:///path or http(s)://… (env CM_CLICKHOUSE_URL)"),
+    ] = None,
+    policy: PolicyOpt = None,
+    data_dir: Annotated[
+        Path | None, typer.Option("--data-dir", help="state directory (env CM_DATA_DIR)")
+    ] = None,
+    web_port: Annotated[
+        int | None, typer.Option("--web-port", help="metrics/API port (env CM_WEB_PORT)")
+    ] = None,
+    loglevel: Annotated[str, typer.Option("--loglevel")] = "warning",
+) -> None:
+    """Run the Faust worker: consume the input topics, detect, write alerts."""
+    from streams.worker import run_worker
+
+    settings = _settings(
+        kafka_broker=broker,
+        clickhouse_url=clickhouse_url,
+        policy=policy,
+        data_dir=data_dir,
+        web_port=web_port,
+    )
+    run_worker(settings, _policy(settings.policy, settings.phone_region), loglevel=loglevel)
+
+
+@app.command()
+def simulate(
+    broker: BrokerOpt = None,
+    rate: Annotated[
+        float, typer.Option("--rate", help="events per second (0 = as fast as possible)")
+    ] = 200.0,
+    duration: Annotated[
+        float | None, typer.Option("--duration", help="seconds to run; default forever")
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed")] = 7,
+    events: Annotated[int | None, typer.Option("--events", help="stop after this many events")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="write JSON lines to this file instead of Kafka")
+    ] = None,
+) -> None:
+    """Produce realistic synthetic events of every type, with labelled violations mixed in."""
+    import asyncio
+
+    from streams.simulate import produce, write_file
+
+    if out is not None:
+        count = write_file(out, seed=seed, limit=events or 20_000)
+        err.print(f"wrote {count} events to {out}")
+        return
+    settings = _settings(kafka_broker=broker)
+    count = asyncio.run(produce(settings, rate=rate, duration=duration, seed=seed, limit=events))
+    err.print(f"produced {count} events to {settings.kafka_broker}")
+
+
+@app.command()
+def demo(
+    duration: Annotated[float | None, typer.Option("--duration", help="stop after S seconds")] = None,
+    rate: Annotated[float, typer.Option("--rate", help="simulated events per second")] = 100.0,
+    data_dir: Annotated[Path | None, typer.Option("--data-dir")] = None,
+    web_port: Annotated[int | None, typer.Option("--web-port")] = None,
+) -> None:
+    """Quick start: embedded broker (Tansu) + embedded ClickHouse (chDB) + worker + simulator."""
+    from streams.demo import run_demo
+
+    settings = _settings(data_dir=data_dir, web_port=web_port)
+    sys.exit(run_demo(settings, duration=duration, rate=rate))
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,47 @@
+"""Score alerts against the simulator's ``cmlabel`` ground truth (recall and precision per rule)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class RuleScore:
+    """Cases found and alerts confirmed for one rule."""
+
+    cases: set[str] = field(default_factory=set)
+    found: set[str] = field(default_factory=set)
+    alerts: int = 0
+    true_alerts: int = 0
+
+    @property
+    def recall(self) -> float:
+        return len(self.found) / len(self.cases) if self.cases else 1.0
+
+    @property
+    def precision(self) -> float:
+        return self.true_alerts / self.alerts if self.alerts else 1.0
+
+
+def score(events: Iterable[dict[str, Any]], alerts: Iterable[dict[str, Any]]) -> dict[str, RuleScore]:
+    """Per rule: which labelled cases some alert of that rule points at, and which alerts are real."""
+    labels: dict[str, str] = {}
+    scores: dict[str, RuleScore] = defaultdict(RuleScore)
+    for event in events:
+        label = event.get("cmlabel")
+        if label:
+            labels[f"{event['source']}/{event['id']}"] = label
+            if not label.startswith("near_miss:"):
+                scores[label.split("#", 1)[0]].cases.add(label)
+    for alert in alerts:
+        rule = alert["rule_id"]
+        result = scores[rule]
+        result.alerts += 1
+        hits = {labels.get(uid, "") for uid in alert["event_ids"]}
+        matching = {label for label in hits if label.split("#", 1)[0] == rule}
+        result.found |= matching
+        result.true_alerts += bool(matching)
+    return dict(scores)

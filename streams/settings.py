@@ -1,0 +1,57 @@
+"""Process settings: flags, then ``CM_*`` environment variables, then these defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Topics(BaseModel):
+    """Topic names (events.md defaults); override e.g. with ``CM_TOPICS__CALLS=pbx.calls``."""
+
+    hr: str = "hr.events"
+    reimbursements: str = "finance.reimbursements"
+    calls: str = "telephony.calls"
+    mail: str = "mail.messages"
+    alerts: str = "compliance.alerts"
+    actions: str = "compliance.actions"
+    deadletter: str = "compliance.deadletter"
+
+    def inputs(self) -> list[str]:
+        """The four input topics."""
+        return [self.hr, self.reimbursements, self.calls, self.mail]
+
+
+class Settings(BaseSettings):
+    """Everything a worker, ``demo`` or ``bench`` needs to know about its surroundings."""
+
+    model_config = SettingsConfigDict(env_prefix="CM_", env_nested_delimiter="__", extra="ignore")
+
+    kafka_broker: str = Field("kafka://localhost:9092", description="Faust broker URL(s)")
+    clickhouse_url: SecretStr = Field(
+        SecretStr("chdb://./data/clickhouse"),
+        description="chdb:///path (embedded) or http(s)://user:pass@host:8123/db",
+    )
+    policy: Path | None = Field(None, description="policy YAML; built-in cn defaults when unset")
+    data_dir: Path = Field(Path("./data"), description="RocksDB tables and embedded ClickHouse")
+    web_port: int = Field(6066, ge=0, le=65535, description="metrics, alerts API and live feed")
+    web_host: str = "127.0.0.1"
+    phone_region: str = Field("CN", description="region for phone numbers written without +country")
+    partitions: int = Field(4, ge=1, description="partitions of the internal keyed topics")
+    app_id: str = "compliance-monitor"
+    alert_ttl_days: int = Field(730, ge=1, description="how long alerts stay in ClickHouse")
+    flush_interval: float = Field(0.5, gt=0, description="seconds between ClickHouse flushes")
+    flush_rows: int = Field(2000, ge=1, description="rows that trigger an early flush")
+    topics: Topics = Field(default_factory=Topics)
+
+    @field_validator("kafka_broker")
+    @classmethod
+    def _broker_scheme(cls, value: str) -> str:
+        return value if "://" in value else f"kafka://{value}"
+
+    @property
+    def broker_servers(self) -> str:
+        """The broker as aiokafka's ``bootstrap_servers`` (``host:port[,host:port]``)."""
+        return ",".join(part.split("://", 1)[-1] for part in self.kafka_broker.split(";"))

@@ -1,0 +1,482 @@
+"""Synthetic traffic of every event type, with labelled violations and near misses mixed in.
+
+Each injected case marks its events with the CloudEvents extension attribute
+``cmlabel`` (``<rule_id>#<case>``, or ``near_miss:<rule_id>#<case>``) so that a run can
+be scored; the monitor itself ignores the attribute. Event time is simulated: one
+simulated day is about ``DAY_VOLUME`` events, whatever the wall-clock rate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import random
+import time
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import orjson
+
+TZ = ZoneInfo("Asia/Shanghai")
+COMPANY_DOMAIN = "acme.example.cn"
+SWITCHBOARD = "+862160000000"
+AGENCY_PBX = "+862150000000"
+AGENCY_NAME = "华信资产管理有限公司"
+SERVICE_SENDERS = ["95588", "95555", "1069012345678", "10690000888"]
+ROLES = [
+    "sales",
+    "sales",
+    "sales",
+    "engineering",
+    "engineering",
+    "finance",
+    "admin",
+    "support",
+    "support",
+    "hr",
+]
+MERCHANTS = ["美团", "滴滴出行", "京东", "全家便利店", "星巴克", "中国国航", "如家酒店"]
+
+TOPIC_OF = {
+    "hr": "hr.events",
+    "finance": "finance.reimbursements",
+    "telephony": "telephony.calls",
+    "mail": "mail.messages",
+}
+
+COMPLIANT_AGENT_LINES = [
+    "请您尽快结清本金，避免产生更多罚息。",
+    "我们可以为您申请协商还款方案。",
+    "如果有困难可以告诉我，我们一起想办法。",
+    "您的账单已经逾期，请安排还款。",
+]
+CUSTOMER_LINES = ["能不能少还一点？", "你们别再打了。", "我下个月发工资再还。", "好的，我知道了。"]
+
+
+def topic_for(event_type: str) -> str:
+    """The default input topic of an event type."""
+    return TOPIC_OF[event_type.split(".", 1)[0]]
+
+
+class Simulator:
+    """A deterministic generator of one company's traffic, day by day."""
+
+    def __init__(self, seed: int = 7, start: date | None = None, employees: int = 200) -> None:
+        self.rng = random.Random(seed)
+        self.start = start or date(2026, 7, 1)
+        self._seq = itertools.count(1)
+        self._case = itertools.count(1)
+        self.employees = [self._employee(i) for i in range(employees)]
+        self.customers = {self._mobile(): self.rng.choice(self.employees)["employee_id"] for _ in range(3000)}
+        self.debtors = [
+            {"debtor_id": f"D{5000 + i}", "case_id": f"K{5000 + i}", "phone": self._mobile()}
+            for i in range(400)
+        ]
+        self.agents = [f"A{100 + i}" for i in range(12)]
+
+    # -- identities ----------------------------------------------------------------------
+
+    def _mobile(self) -> str:
+        prefix = self.rng.choice(["138", "139", "150", "151", "186", "137", "135", "159"])
+        return f"+86{prefix}{self.rng.randrange(10**8):08d}"
+
+    def _employee(self, i: int) -> dict[str, Any]:
+        return {
+            "employee_id": f"E{1000 + i}",
+            "name": f"员工{i}",
+            "department": ROLES[i % len(ROLES)],
+            "role": ROLES[i % len(ROLES)],
+            "office_phone": f"+86216000{1000 + i:04d}",
+            "mobile_phone": self._mobile(),
+            "email": f"e{i}@{COMPANY_DOMAIN}",
+            "monthly_salary": 8000 + 500 * (i % 20),
+            "status": "active",
+        }
+
+    def _written(self, phone: str) -> str:
+        """A phone in one of the common written forms."""
+        national = phone[3:]
+        form = self.rng.randrange(4)
+        if form == 0 or not phone.startswith("+86"):
+            return phone
+        if form == 1 and national.startswith("1"):
+            return f"+86 {national[:3]} {national[3:7]} {national[7:]}"
+        if form == 2 and national.startswith("1"):
+            return national
+        if national.startswith("21"):
+            return f"021-{national[2:]}"
+        return phone
+
+    # -- envelopes -----------------------------------------------------------------------
+
+    def _event(
+        self,
+        kind: str,
+        source: str,
+        when: datetime,
+        data: dict,
+        subject: str | None = None,
+        label: str | None = None,
+    ) -> tuple[float, int, dict]:
+        seq = next(self._seq)
+        event = {
+            "specversion": "1.0",
+            "id": f"{kind[:3]}-{seq:07d}",
+            "source": source,
+            "type": kind,
+            "time": when.isoformat(),
+            "datacontenttype": "application/json",
+            "data": data,
+        }
+        if subject:
+            event["subject"] = subject
+        if label:
+            event["cmlabel"] = label
+        return when.timestamp(), seq, event
+
+    def _at(self, day: date, hour: float) -> datetime:
+        base = datetime(day.year, day.month, day.day, tzinfo=TZ)
+        return base + timedelta(hours=hour, seconds=self.rng.randrange(60))
+
+    def _call(
+        self,
+        when: datetime,
+        caller: str,
+        callee: str,
+        direction: str,
+        label: str | None = None,
+        answered: bool | None = None,
+        callee_employee: str | None = None,
+        **extra: Any,
+    ) -> tuple:
+        answered = self.rng.random() < 0.7 if answered is None else answered
+        data = {
+            "call_id": f"c{next(self._seq)}",
+            "caller": self._written(caller),
+            "callee": self._written(callee),
+            "direction": direction,
+            "started_at": when.isoformat(),
+            "duration_s": self.rng.randrange(20, 600) if answered else 0,
+            "answered": answered,
+            "callee_employee_id": callee_employee,
+            **extra,
+        }
+        source = "pbx/collections" if "collection" in extra else "pbx/acme-hq"
+        return self._event("telephony.call.completed", source, when, data, label=label)
+
+    def _sms(
+        self,
+        when: datetime,
+        sender: str,
+        recipient: str,
+        text: str,
+        label: str | None = None,
+        recipient_employee: str | None = None,
+        **extra: Any,
+    ) -> tuple:
+        data = {
+            "sms_id": f"s{next(self._seq)}",
+            "sender": self._written(sender),
+            "recipient": self._written(recipient),
+            "direction": "outbound" if "collection" in extra else "inbound",
+            "recipient_employee_id": recipient_employee,
+            "text": text,
+            **extra,
+        }
+        return self._event("telephony.sms.delivered", "smsgw/acme", when, data, label=label)
+
+    # -- traffic -------------------------------------------------------------------------
+
+    def directory(self) -> Iterator[tuple]:
+        """Day zero: the HR directory and every employee's emergency contacts."""
+        when = datetime(self.start.year, self.start.month, self.start.day, tzinfo=TZ) - timedelta(days=1)
+        for emp in self.employees:
+            yield self._event("hr.employee.upserted", "hris/acme", when, emp, emp["employee_id"])
+        for emp in self.employees:
+            for _ in range(self.rng.choice([1, 1, 2])):
+                data = {
+                    "employee_id": emp["employee_id"],
+                    "contact_name": "家属",
+                    "contact_phone": self._written(self._mobile()),
+                    "relation": self.rng.choice(["spouse", "parent", "sibling", "friend"]),
+                    "action": "added",
+                }
+                yield self._event(
+                    "hr.emergency_contact.changed",
+                    "hris/acme",
+                    when + timedelta(hours=1),
+                    data,
+                    emp["employee_id"],
+                )
+
+    def background(self, day: date) -> Iterator[tuple]:
+        """An ordinary day: customers, colleagues, couriers, mail, claims, leave, lawful collection."""
+        rng = self.rng
+        customers = rng.sample(list(self.customers.items()), 700)
+        for number, employee_id in customers:
+            emp = self.employees[int(employee_id[1:]) - 1000]
+            for _ in range(rng.choice([1, 1, 1, 2])):  # at most 4 in any 24 h: below the rule
+                yield self._call(
+                    self._at(day, rng.uniform(8.5, 19)),
+                    number,
+                    emp["office_phone"],
+                    "inbound",
+                    callee_employee=employee_id if rng.random() < 0.8 else None,
+                )
+        for _ in range(300):
+            a, b = rng.sample(self.employees, 2)
+            yield self._call(
+                self._at(day, rng.uniform(9, 18)),
+                a["office_phone"],
+                b["office_phone"],
+                "internal",
+                answered=True,
+                caller_employee_id=a["employee_id"],
+                callee_employee=b["employee_id"],
+            )
+        for _ in range(200):
+            emp = rng.choice(self.employees)
+            yield self._call(
+                self._at(day, rng.uniform(9, 18)),
+                emp["office_phone"],
+                self._mobile(),
+                "outbound",
+                caller_employee_id=emp["employee_id"],
+            )
+        for _ in range(150):
+            emp = rng.choice(self.employees)
+            yield self._sms(
+                self._at(day, rng.uniform(9, 20)),
+                self._mobile(),
+                emp["mobile_phone"],
+                rng.choice(["您的快递已到达前台，取件码 1404。", "会议改到下午三点。", "晚上一起吃饭吗？"]),
+                recipient_employee=emp["employee_id"],
+            )
+        for _ in range(120):
+            emp = rng.choice(self.employees)
+            yield self._sms(
+                self._at(day, rng.uniform(7, 22)),
+                rng.choice(SERVICE_SENDERS),
+                emp["mobile_phone"],
+                "【银行】您尾号1234的账户消费入账。",
+                recipient_employee=emp["employee_id"],
+            )
+        for _ in range(250):
+            emp, other = rng.sample(self.employees, 2)
+            yield self._event(
+                "mail.message.received",
+                "mailgw/acme",
+                self._at(day, rng.uniform(8, 20)),
+                {
+                    "message_id": f"<m{next(self._seq)}@{COMPANY_DOMAIN}>",
+                    "from_address": other["email"],
+                    "to": [emp["email"]],
+                    "cc": [],
+                    "subject": "会议纪要",
+                    "body_text": "请查收附件，谢谢。",
+                    "recipient_employee_ids": [emp["employee_id"]],
+                },
+            )
+        for _ in range(120):
+            emp = rng.choice(self.employees)
+            yield self._event(
+                "finance.reimbursement.submitted",
+                "expense/acme",
+                self._at(day, rng.uniform(9, 18)),
+                {
+                    "claim_id": f"C{next(self._seq)}",
+                    "employee_id": emp["employee_id"],
+                    "amount": f"{rng.uniform(20, 3000):.2f}",
+                    "currency": "CNY",
+                    "category": rng.choice(["meals", "taxi", "office", "travel"]),
+                    "merchant": rng.choice(MERCHANTS),
+                    "expense_date": day.isoformat(),
+                    "approval_limit": "5000",
+                    "receipt_no": f"R{next(self._seq)}",
+                },
+                emp["employee_id"],
+            )
+        for _ in range(8):
+            emp = rng.choice(self.employees)
+            start = day + timedelta(days=rng.randrange(1, 20))
+            yield self._event(
+                "hr.leave.recorded",
+                "hris/acme",
+                self._at(day, 9),
+                {
+                    "employee_id": emp["employee_id"],
+                    "leave_id": f"L{next(self._seq)}",
+                    "leave_type": rng.choice(["annual", "sick", "personal"]),
+                    "start_date": start.isoformat(),
+                    "end_date": start.isoformat(),
+                    "days": 1,
+                },
+                emp["employee_id"],
+            )
+        for debtor in rng.sample(self.debtors, 150):
+            for _ in range(rng.choice([1, 1, 2])):
+                yield self._collection_call(self._at(day, rng.uniform(8.2, 21.5)), debtor)
+
+    def _collection_call(self, when: datetime, debtor: dict, label: str | None = None) -> tuple:
+        agent = self.rng.choice(self.agents)
+        answered = self.rng.random() < 0.5
+        transcript = None
+        if answered:
+            transcript = [
+                {
+                    "speaker": "agent",
+                    "text": f"您好，我是{AGENCY_NAME}的催收专员，工号{agent}，本次通话将被录音。",
+                    "start_s": 0.5,
+                }
+            ]
+            for i in range(self.rng.randrange(1, 4)):
+                transcript.append(
+                    {"speaker": "customer", "text": self.rng.choice(CUSTOMER_LINES), "start_s": 5.0 + 12 * i}
+                )
+                transcript.append(
+                    {
+                        "speaker": "agent",
+                        "text": self.rng.choice(COMPLIANT_AGENT_LINES),
+                        "start_s": 11.0 + 12 * i,
+                    }
+                )
+        collection = {
+            "agent_id": agent,
+            "case_id": debtor["case_id"],
+            "debtor_id": debtor["debtor_id"],
+            "contact_role": "debtor",
+        }
+        return self._call(
+            when,
+            AGENCY_PBX,
+            debtor["phone"],
+            "outbound",
+            label=label,
+            answered=answered,
+            collection=collection,
+            transcript=transcript,
+        )
+
+    def injected(self, day: date) -> Iterator[tuple]:
+        """Labelled violations of the implemented rules, and near misses that must stay silent."""
+        rng = self.rng
+        for _ in range(2):  # 爆通讯录: one number reaches several employees within hours
+            label = f"harassment.contact_blast#{next(self._case)}"
+            number, start = self._mobile(), rng.uniform(9, 16)
+            for k, emp in enumerate(rng.sample(self.employees, rng.randint(3, 6))):
+                when = self._at(day, start + 0.3 * k)
+                if rng.random() < 0.5:
+                    yield self._sms(
+                        when,
+                        number,
+                        emp["mobile_phone"],
+                        "请转告你的同事尽快处理欠款。",
+                        label,
+                        recipient_employee=emp["employee_id"],
+                    )
+                else:
+                    yield self._call(
+                        when,
+                        number,
+                        emp["office_phone"],
+                        "inbound",
+                        label,
+                        callee_employee=emp["employee_id"],
+                    )
+        for _ in range(2):  # repeated calls to one employee or the switchboard
+            label = f"harassment.repeated_calls#{next(self._case)}"
+            number, start = self._mobile(), rng.uniform(9, 12)
+            emp = rng.choice(self.employees)
+            target = SWITCHBOARD if rng.random() < 0.3 else emp["office_phone"]
+            for k in range(rng.randint(5, 12)):
+                yield self._call(self._at(day, start + 0.7 * k), number, target, "inbound", label)
+        for _ in range(2):  # collection contact in quiet hours
+            label = f"conduct.quiet_hours#{next(self._case)}"
+            hour = rng.choice([rng.uniform(22.05, 23.9), rng.uniform(0.1, 7.8)])
+            yield self._collection_call(self._at(day, hour), rng.choice(self.debtors), label)
+        # near misses: two employees reached; four calls; 21:50 and 08:05 collection calls
+        label = f"near_miss:harassment.contact_blast#{next(self._case)}"
+        number = self._mobile()
+        for emp in rng.sample(self.employees, 2):
+            yield self._call(
+                self._at(day, 10),
+                number,
+                emp["office_phone"],
+                "inbound",
+                label,
+                callee_employee=emp["employee_id"],
+            )
+        label = f"near_miss:harassment.repeated_calls#{next(self._case)}"
+        number, emp = self._mobile(), rng.choice(self.employees)
+        for k in range(4):
+            yield self._call(self._at(day, 9 + k), number, emp["office_phone"], "inbound", label)
+        for hour in (21 + 50 / 60 - 0.02, 8 + 5 / 60):
+            label = f"near_miss:conduct.quiet_hours#{next(self._case)}"
+            when = datetime(day.year, day.month, day.day, tzinfo=TZ) + timedelta(hours=hour)
+            yield self._collection_call(when, rng.choice(self.debtors), label)
+
+    def events(self, days: int | None = None) -> Iterator[dict]:
+        """The event stream in event-time order: the directory, then day after day."""
+        for _, _, event in self.directory():
+            yield event
+        for offset in itertools.count() if days is None else range(days):
+            day = self.start + timedelta(days=offset)
+            todays = list(self.background(day)) + list(self.injected(day))
+            heapq.heapify(todays)
+            while todays:
+                yield heapq.heappop(todays)[2]
+
+
+def write_file(path: Path, seed: int = 7, limit: int = 20_000) -> int:
+    """Write ``limit`` events as JSON lines; return how many."""
+    with path.open("wb") as handle:
+        count = 0
+        for event in itertools.islice(Simulator(seed).events(), limit):
+            handle.write(orjson.dumps(event) + b"\n")
+            count += 1
+    return count
+
+
+async def produce(
+    settings: Any,
+    rate: float = 200.0,
+    duration: float | None = None,
+    seed: int = 7,
+    limit: int | None = None,
+    start: date | None = None,
+) -> int:
+    """Send simulated events to the input topics at ``rate`` events/s; return how many were sent."""
+    from aiokafka import AIOKafkaProducer
+
+    topics = settings.topics
+    names = {
+        "hr": topics.hr,
+        "finance": topics.reimbursements,
+        "telephony": topics.calls,
+        "mail": topics.mail,
+    }
+    producer = AIOKafkaProducer(bootstrap_servers=settings.broker_servers, linger_ms=20)
+    await producer.start()
+    sent, began = 0, time.monotonic()
+    sim = Simulator(seed, start or datetime.now(UTC).astimezone(TZ).date())
+    try:
+        for event in sim.events():
+            if limit is not None and sent >= limit:
+                break
+            elapsed = time.monotonic() - began
+            if duration is not None and elapsed >= duration:
+                break
+            family = event["type"].split(".", 1)[0]
+            key = event.get("subject") or event["data"].get("employee_id") or event["id"]
+            await producer.send(names[family], orjson.dumps(event), key=str(key).encode())
+            sent += 1
+            if rate > 0 and sent / rate > elapsed:
+                await asyncio.sleep(sent / rate - elapsed)
+        await producer.flush()
+    finally:
+        await producer.stop()
+    return sent
