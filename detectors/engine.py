@@ -12,7 +12,7 @@ from detectors.base import Detector, Routed, State
 from detectors.directory import Directory
 from detectors.policy import Policy
 from detectors.registry import DETECTORS
-from detectors.routing import route
+from detectors.routing import resolve, route
 from detectors.windows import ALLOWED_LATENESS
 from events import Alert, Event
 from events.models import EmployeeUpsertedEvent
@@ -61,6 +61,7 @@ class Engine:
         """Run the detectors of ``item.family`` on it; a duplicate ``(source, id)`` is skipped."""
         if self._is_duplicate(item, state):
             return []
+        item = resolve(item, self.directory)
         alerts = []
         for detector in self.detectors[item.family]:
             finding = detector.observe(item, state)

@@ -52,8 +52,19 @@ def _harassment(event: Event, directory: Directory) -> Routed | None:
         return None
     if not directory.is_external(external):
         return None
-    employee = employee or directory.employee_for_phone(line)
     return Routed(HARASSMENT, external, event, {"channel": channel, "employee_id": employee, "line": line})
+
+
+def resolve(item: Routed, directory: Directory) -> Routed:
+    """Fill in what the directory knows at detection time (the employee behind the line).
+
+    Done when the event reaches its key's detectors rather than when it is routed, so an
+    HR record that arrives just before a call (on another topic) is still seen.
+    """
+    if item.family != HARASSMENT or item.facts.get("employee_id"):
+        return item
+    employee = directory.employee_for_phone(item.facts["line"])
+    return Routed(item.family, item.key, item.event, {**item.facts, "employee_id": employee})
 
 
 def _conduct(event: Event) -> Routed | None:

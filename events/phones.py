@@ -16,7 +16,9 @@ def normalize_phone(raw: str, region: str = "CN") -> str:
     Accepts the common written forms: ``+86 138 0013 8000``, ``13800138000``,
     ``021-60000000``, ``0086 21 6000 0000``. Service numbers and short codes (``95588``,
     ``1069…``) are real senders, so they are kept in a canonical digits-only form
-    instead of being rejected. Raises ``ValueError`` when ``raw`` holds no digit at all.
+    instead of being rejected: the national digits for the default region
+    (``+8695588`` and ``95588`` are both ``95588``), country code and digits otherwise.
+    Raises ``ValueError`` when ``raw`` holds no digit at all.
     """
     text = raw.strip()
     digits = "".join(ch for ch in text if ch.isdigit())
@@ -28,6 +30,9 @@ def normalize_phone(raw: str, region: str = "CN") -> str:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
         return digits
-    if phonenumbers.is_possible_number(number):
+    if phonenumbers.is_valid_number(number):
         return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    return digits
+    national = phonenumbers.national_significant_number(number)
+    if number.country_code == phonenumbers.country_code_for_region(region):
+        return national
+    return f"{number.country_code}{national}"

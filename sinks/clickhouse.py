@@ -123,7 +123,7 @@ class ClickHouseSink(Sink):
 
     def flush(self) -> int:
         """Insert the buffer, retrying with exponential backoff; keep it if every try fails."""
-        rows = self._rows
+        rows = self._rows[:]  # add() may append meanwhile (the worker flushes in a thread)
         if not rows:
             return 0
         delay = self.backoff

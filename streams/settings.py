@@ -30,9 +30,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CM_", env_nested_delimiter="__", extra="ignore")
 
     kafka_broker: str = Field("kafka://localhost:9092", description="Faust broker URL(s)")
-    clickhouse_url: SecretStr = Field(
-        SecretStr("chdb://./data/clickhouse"),
-        description="chdb:///path (embedded) or http(s)://user:pass@host:8123/db",
+    clickhouse_url: SecretStr | None = Field(
+        None,
+        description="chdb:///path (embedded) or http(s)://user:pass@host:8123/db; default under data_dir",
     )
     policy: Path | None = Field(None, description="policy YAML; built-in cn defaults when unset")
     data_dir: Path = Field(Path("./data"), description="RocksDB tables and embedded ClickHouse")
@@ -50,6 +50,13 @@ class Settings(BaseSettings):
     @classmethod
     def _broker_scheme(cls, value: str) -> str:
         return value if "://" in value else f"kafka://{value}"
+
+    @property
+    def clickhouse_dsn(self) -> str:
+        """The ClickHouse URL, the embedded store under ``data_dir`` unless one is set."""
+        if self.clickhouse_url is not None:
+            return self.clickhouse_url.get_secret_value()
+        return f"chdb://{(self.data_dir / 'clickhouse').resolve()}"
 
     @property
     def broker_servers(self) -> str:

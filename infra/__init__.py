@@ -1,0 +1,1 @@
+"""Infrastructure: broker launchers, ClickHouse DDL, policies, Prometheus/Grafana files."""

@@ -1,0 +1,141 @@
+"""The worker's agents: validate and route input, detect per key, store alerts.
+
+Hops: an input event is read once by ``validate_and_route`` (which also applies HR
+records to the global directory table) and, for each key family that wants it, once
+more by ``detect_by_key`` (its repartition topic keeps all events of one key on one
+partition, so that key's windows live in one table partition).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+import faust
+import orjson
+
+from detectors import Engine
+from detectors.base import Routed
+from events import Alert, ParseContext, Rejection, parse_event_dict
+from sinks import metrics
+from sinks.base import Sink
+from sinks.exceptions import SinkError
+from sinks.kafka import alert_record, deadletter_record
+from streams.tables import PipelineTables
+from streams.topics import PipelineTopics
+
+log = logging.getLogger(__name__)
+
+
+class Pipeline:
+    """Wires the engine, topics, tables and sinks into agents on one Faust app."""
+
+    def __init__(
+        self,
+        app: faust.App,
+        engine: Engine,
+        topics: PipelineTopics,
+        tables: PipelineTables,
+        sink: Sink,
+        flush_rows: int,
+        flush_interval: float,
+    ) -> None:
+        self.app = app
+        self.engine = engine
+        self.topics = topics
+        self.tables = tables
+        self.sink = sink
+        self.flush_rows = flush_rows
+        self.flush_interval = flush_interval
+        self.context = ParseContext(region=engine.policy.region)
+        self.engine.directory.store = tables.directory
+        self.listeners: list[asyncio.Queue[Alert]] = []
+        for name, topic in topics.inputs.items():
+            app.agent(topic, name=f"validate_and_route.{name}")(self.validate_and_route)
+        app.agent(topics.keyed, name="detect_by_key")(self.detect_by_key)
+        app.agent(topics.alerts, name="store_alerts")(self.store_alerts)
+
+    async def _reject(self, rejection: Rejection, event: faust.EventT) -> None:
+        message = event.message
+        metrics.EVENTS_REJECTED.labels(rejection.reason).inc()
+        value = deadletter_record(rejection, message.value, message.topic, message.partition, message.offset)
+        await self.topics.deadletter.send(value=value)
+
+    async def validate_and_route(self, stream: faust.StreamT) -> None:
+        """Parse each input message; dead-letter what is invalid; forward keyed copies."""
+        keyed = self.topics.keyed
+        async for event in stream.events():
+            try:
+                obj = orjson.loads(event.value)
+            except orjson.JSONDecodeError as error:
+                await self._reject(Rejection("not_json", f"not valid JSON: {error}"), event)
+                continue
+            parsed = parse_event_dict(obj, self.context)
+            if isinstance(parsed, Rejection):
+                await self._reject(parsed, event)
+                continue
+            metrics.EVENTS_CONSUMED.labels(parsed.type).inc()
+            metrics.EVENT_TIME_LAG.labels(event.message.topic).set(time.time() - parsed.timestamp)
+            self.engine.observe_reference(parsed)  # the directory is a global table: update it here
+            for item in self.engine.route(parsed):
+                value = orjson.dumps(
+                    {"family": item.family, "key": item.key, "facts": item.facts, "event": obj}
+                )
+                await keyed.send(key=item.key.encode(), value=value)
+
+    async def detect_by_key(self, stream: faust.StreamT) -> None:
+        """Run the detectors of each keyed copy against its key's state; publish alerts."""
+        state = self.tables.state
+        async for value in stream:
+            message = orjson.loads(value)
+            parsed = parse_event_dict(message["event"], self.context)
+            if isinstance(parsed, Rejection):  # validated on the way in; only a changed policy region can
+                log.warning("keyed event no longer valid: %s", parsed.message)
+                continue
+            item = Routed(message["family"], message["key"], parsed, message["facts"])
+            started = time.perf_counter()
+            alerts = self.engine.process(item, state)
+            metrics.DETECTOR_SECONDS.labels(item.family).observe(time.perf_counter() - started)
+            for alert in alerts:
+                metrics.ALERTS.labels(alert.rule_id, alert.severity).inc()
+                key, payload = alert_record(alert)
+                await self.topics.alerts.send(key=key, value=payload)
+
+    async def store_alerts(self, stream: faust.StreamT) -> None:
+        """Batch alerts from the alerts topic into the sink; retry a failed flush until it succeeds."""
+        async for batch in stream.take(self.flush_rows, within=self.flush_interval):
+            alerts = [Alert.model_validate_json(value) for value in batch]
+            for alert in alerts:
+                self.sink.add(alert)
+            await self._flush()
+            for alert in alerts:
+                for queue in self.listeners:
+                    queue.put_nowait(alert)
+
+    async def _flush(self) -> None:
+        delay = 0.5
+        while True:
+            started = time.perf_counter()
+            try:
+                rows = await asyncio.to_thread(self.sink.flush)
+            except SinkError as error:
+                metrics.SINK_FLUSH_FAILURES.labels(self.sink.name).inc()
+                log.error(
+                    "%s flush failed, %d rows kept, retrying in %.1fs: %s",
+                    self.sink.name,
+                    self.sink.pending,
+                    delay,
+                    error,
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+                continue
+            metrics.SINK_FLUSH_SECONDS.labels(self.sink.name).observe(time.perf_counter() - started)
+            metrics.SINK_ROWS.labels(self.sink.name).inc(rows)
+            return
+
+    def status(self) -> dict[str, Any]:
+        """A small health document for the web root."""
+        return {"policy_version": self.engine.policy.policy_version, "families": sorted(self.engine.families)}

@@ -1,0 +1,46 @@
+"""Build the whole pipeline for a worker process and run it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from detectors import Engine, Policy
+from sinks.clickhouse import ClickHouseSink
+from streams.agents import Pipeline
+from streams.app import create_app
+from streams.settings import Settings
+from streams.tables import declare_tables
+from streams.topics import declare_topics, ensure_topics
+from streams.web import register_views
+
+log = logging.getLogger(__name__)
+
+
+def build_pipeline(settings: Settings, policy: Policy) -> Pipeline:
+    """App, topics, tables, sink, agents and views for ``settings``."""
+    app = create_app(settings)
+    sink = ClickHouseSink(settings.clickhouse_dsn, alert_ttl_days=settings.alert_ttl_days)
+    pipeline = Pipeline(
+        app,
+        Engine(policy),
+        declare_topics(app, settings),
+        declare_tables(app, settings),
+        sink,
+        flush_rows=settings.flush_rows,
+        flush_interval=settings.flush_interval,
+    )
+    register_views(pipeline)
+    return pipeline
+
+
+def run_worker(settings: Settings, policy: Policy, loglevel: str = "warning") -> None:
+    """Run a Faust worker until it is stopped (SIGINT/SIGTERM)."""
+    import uvloop
+    from faust import Worker
+
+    asyncio.run(ensure_topics(settings))
+    uvloop.install()
+    pipeline = build_pipeline(settings, policy)
+    worker = Worker(pipeline.app, loglevel=loglevel, quiet=True)
+    worker.execute_from_commandline()

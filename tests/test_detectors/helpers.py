@@ -1,0 +1,40 @@
+"""Run events through the engine in the order given (arrival order, not sorted)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from detectors import Engine, Policy, policy_from_mapping
+from events import Alert, Rejection, parse_event_dict
+
+COMPANY = {
+    "mail_domains": ["acme.example.cn"],
+    "switchboard_numbers": ["+862160000000"],
+    "allow_numbers": ["95588"],
+}
+
+
+def policy(rules: dict[str, Any] | None = None, **head: Any) -> Policy:
+    return policy_from_mapping({"company": COMPANY, "rules": rules or {}, **head})
+
+
+def run(
+    events: list[dict[str, Any]],
+    pol: Policy | None = None,
+    engine: Engine | None = None,
+    state: dict | None = None,
+) -> dict[str, Alert]:
+    """Final state of every alert, by id."""
+    engine = engine or Engine(pol or policy())
+    state = {} if state is None else state
+    alerts: dict[str, Alert] = {}
+    for raw in events:
+        event = parse_event_dict(raw)
+        assert not isinstance(event, Rejection), event
+        for alert in engine.run(event, state):
+            alerts[alert.alert_id] = alert
+    return alerts
+
+
+def of_rule(alerts: dict[str, Alert], rule_id: str) -> list[Alert]:
+    return [a for a in alerts.values() if a.rule_id == rule_id]

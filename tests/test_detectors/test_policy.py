@@ -1,0 +1,104 @@
+from datetime import time, timedelta
+from pathlib import Path
+
+import pytest
+
+from detectors import PolicyError, load_policy, policy_from_mapping
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def problems_of(data):
+    with pytest.raises(PolicyError) as caught:
+        policy_from_mapping(data, "p.yaml")
+    return caught.value.problems
+
+
+def test_defaults_are_the_cn_pack():
+    policy = policy_from_mapping({})
+    assert policy.timezone.key == "Asia/Shanghai"
+    blast = policy.rules["harassment.contact_blast"]
+    assert (blast.distinct_employees, blast.window, blast.severity) == (3, timedelta(hours=24), "high")
+    assert policy.rules["conduct.quiet_hours"].start == time(22, 0)
+
+
+def test_us_pack_moves_quiet_hours_to_21():
+    policy = policy_from_mapping({"jurisdiction": "us", "timezone": "America/New_York"})
+    assert policy.rules["conduct.quiet_hours"].start == time(21, 0)
+
+
+def test_user_keys_override_pack_defaults_and_omitted_keys_keep_them():
+    policy = policy_from_mapping({"rules": {"harassment.repeated_calls": {"min_calls": 3, "window": "12h"}}})
+    rule = policy.rules["harassment.repeated_calls"]
+    assert (rule.min_calls, rule.high_calls, rule.window) == (3, 10, timedelta(hours=12))
+
+
+def test_every_problem_is_reported_at_once_with_its_key():
+    problems = problems_of(
+        {
+            "timezone": "Mars/Olympus",
+            "colour": "red",
+            "company": {"mail_domain": ["x"]},
+            "rules": {
+                "harassment.contact_blast": {"distinct_employees": "many", "window": "a day"},
+                "harassment.nope": {},
+                "conduct.quiet_hours": {"severity": "urgent", "start_time": "22:00"},
+            },
+        }
+    )
+    text = "\n".join(problems)
+    for key in (
+        "colour: unknown key",
+        "company.mail_domain: unknown key",
+        "rules.harassment.contact_blast.distinct_employees",
+        "rules.harassment.contact_blast.window",
+        "rules.harassment.nope: unknown rule id",
+        "rules.conduct.quiet_hours.severity",
+        "rules.conduct.quiet_hours.start_time: unknown key",
+    ):
+        assert key in text, (key, text)
+
+
+def test_bad_timezone_names_the_key():
+    assert problems_of({"timezone": "Mars/Olympus"}) == [
+        "timezone: unknown time zone 'Mars/Olympus', use an IANA name"
+    ]
+
+
+def test_threshold_bounds_are_checked():
+    problems = problems_of({"rules": {"harassment.repeated_calls": {"min_calls": 8, "high_calls": 6}}})
+    assert problems[0].startswith("rules.harassment.repeated_calls")
+    assert "high_calls" in problems[0]
+
+
+def test_rule_of_the_catalogue_without_a_detector_yet_is_accepted():
+    policy = policy_from_mapping({"rules": {"expense.split_claims": {"enabled": True, "days": 1}}})
+    assert policy.enabled("expense.split_claims")
+
+
+def test_policy_version_tracks_the_effective_content():
+    a = policy_from_mapping({})
+    b = policy_from_mapping({"rules": {"harassment.contact_blast": {"distinct_employees": 3}}})
+    c = policy_from_mapping({"rules": {"harassment.contact_blast": {"distinct_employees": 4}}})
+    assert a.policy_version == b.policy_version != c.policy_version
+
+
+def test_load_policy_reports_unreadable_and_invalid_files(tmp_path):
+    with pytest.raises(PolicyError, match="cannot read"):
+        load_policy(tmp_path / "missing.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("rules: [unclosed", encoding="utf-8")
+    with pytest.raises(PolicyError, match="not valid YAML"):
+        load_policy(bad)
+
+
+def test_switchboard_and_allow_numbers_are_normalised():
+    policy = policy_from_mapping(
+        {"company": {"switchboard_numbers": ["021-60000000"], "allow_numbers": ["95588"]}}
+    )
+    assert policy.switchboard == {"+862160000000"}
+    assert policy.allow_numbers == {"95588"}
+
+
+def test_the_demo_policy_loads():
+    assert load_policy(REPO / "infra" / "policy" / "demo.yaml").enabled("harassment.contact_blast")

@@ -1,0 +1,46 @@
+import pytest
+
+from events.phones import normalize_phone
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "+86 138 0013 8000",
+        "13800138000",
+        "+8613800138000",
+        "0086 138 0013 8000",
+        "138-0013-8000",
+        "(+86) 13800138000",
+    ],
+)
+def test_mobile_forms_normalise_to_e164(raw):
+    assert normalize_phone(raw) == "+8613800138000"
+
+
+@pytest.mark.parametrize("raw", ["021-60000000", "+862160000000", "+86 21 6000 0000", "0086-21-60000000"])
+def test_landline_forms_normalise_to_e164(raw):
+    assert normalize_phone(raw) == "+862160000000"
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("95588", "95588"),
+        ("+86 95588", "95588"),
+        ("1069 0000 8888", "106900008888"),
+        ("+8610665056071", "10665056071"),
+        ("10665056071", "10665056071"),
+    ],
+)
+def test_service_numbers_are_kept_as_digits(raw, expected):
+    assert normalize_phone(raw) == expected
+
+
+def test_region_applies_to_national_forms():
+    assert normalize_phone("(415) 555-2671", "US") == "+14155552671"
+
+
+def test_no_digits_is_an_error():
+    with pytest.raises(ValueError, match="no digits"):
+        normalize_phone("unknown")

@@ -1,0 +1,179 @@
+"""The worker end to end on real brokers (Tansu and Apache Kafka) and the real ClickHouse engine."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+
+import orjson
+import pytest
+
+from detectors import load_policy
+from streams.backtest import run_backtest
+from tests.factories import at, call, collection_call, employee, sms
+from tests.fixtures.brokers import consume_all, produce
+from tests.fixtures.workers import WorkerProcess
+
+pytestmark = pytest.mark.broker
+
+
+def unique_phone(prefix: str = "150") -> str:
+    return f"+86{prefix}{uuid.uuid4().int % 10**8:08d}"
+
+
+def blast_scenario(tag: str) -> tuple[list[dict], str, str]:
+    """Three employees reached by one number, plus a collection call at 23:00; unique ids per call."""
+    staff = [employee(f"E-{tag}-{i}", unique_phone("2160"[:3]), unique_phone("138")) for i in range(3)]
+    number = unique_phone()
+    contacts = [
+        call(number, staff[0]["data"]["office_phone"], at(0)),
+        sms(number, staff[1]["data"]["mobile_phone"], at(1)),
+        call(number, staff[2]["data"]["mobile_phone"], at(2)),
+    ]
+    debtor = f"D-{tag}"
+    return [*staff, *contacts, collection_call(debtor, at(14))], number, debtor
+
+
+def send(worker: WorkerProcess, events: list[dict]) -> None:
+    """Produce ``events``; HR records first, and only then the rest, as a directory precedes traffic."""
+    staff = [e for e in events if e["type"] == "hr.employee.upserted"]
+    if staff:
+        before = worker.metric("cm_events_consumed_total", type="hr.employee.upserted")
+        _produce(worker, staff)
+        worker.wait_for(
+            lambda: (
+                worker.metric("cm_events_consumed_total", type="hr.employee.upserted") >= before + len(staff)
+            ),
+            what="directory records read",
+        )
+    _produce(worker, [e for e in events if e["type"] != "hr.employee.upserted"])
+
+
+def _produce(worker: WorkerProcess, events: list[dict]) -> None:
+    records = []
+    for event in events:
+        name = {"hr": "hr", "telephony": "calls", "finance": "reimbursements", "mail": "mail"}[
+            event["type"].split(".")[0]
+        ]
+        records.append((worker.topic(name), event, event["data"].get("employee_id") or event["id"]))
+    produce(worker.broker.bootstrap, records)
+
+
+def alert_for(worker: WorkerProcess, rule_id: str, subject_id: str) -> dict | None:
+    return next((a for a in worker.alerts(rule_id) if a["subject"]["id"] == subject_id), None)
+
+
+def test_events_become_alerts_in_clickhouse_and_on_the_alerts_topic(worker):
+    tag = uuid.uuid4().hex[:8]
+    events, number, debtor = blast_scenario(tag)
+    send(worker, events)
+    blast = worker.wait_for(lambda: alert_for(worker, "harassment.contact_blast", number), what="blast alert")
+    assert blast["employee_ids"] == [f"E-{tag}-{i}" for i in range(3)]
+    assert blast["event_ids"] == [f"{e['source']}/{e['id']}" for e in events[3:6]]
+    quiet = worker.wait_for(
+        lambda: alert_for(worker, "conduct.quiet_hours", debtor), what="quiet-hours alert"
+    )
+    assert quiet["severity"] == "high"
+    published = {
+        key.decode(): orjson.loads(value)
+        for key, value in consume_all(worker.broker.bootstrap, worker.topic("alerts"))
+    }
+    assert published[blast["alert_id"]]["rule_id"] == "harassment.contact_blast"
+    assert published[quiet["alert_id"]]["subject"] == {"kind": "debtor", "id": debtor}
+
+
+def test_bad_input_goes_to_the_deadletter_topic_and_the_stream_goes_on(worker):
+    tag = uuid.uuid4().hex[:8]
+    broken = f"not json {tag}".encode()
+    invalid = call(unique_phone(), "+862160000000", at(0), event_id=f"invalid-{tag}")
+    del invalid["data"]["caller"]
+    debtor = f"D-after-{tag}"
+    produce(
+        worker.broker.bootstrap,
+        [
+            (worker.topic("calls"), broken, None),
+            (worker.topic("calls"), invalid, None),
+            (worker.topic("calls"), collection_call(debtor, at(15)), None),
+        ],
+    )
+    worker.wait_for(lambda: alert_for(worker, "conduct.quiet_hours", debtor), what="alert after bad input")
+    letters = [orjson.loads(v) for _, v in consume_all(worker.broker.bootstrap, worker.topic("deadletter"))]
+    mine = {letter["reason"]: letter for letter in letters if tag in (letter["original"] or "")}
+    assert set(mine) == {"not_json", "missing_field"}
+    assert mine["missing_field"]["field"] == "data.caller"
+    assert "data.caller" in mine["missing_field"]["message"]
+    assert base64.b64decode(mine["not_json"]["original_base64"]) == broken
+    assert mine["not_json"]["topic"] == worker.topic("calls")
+    assert mine["not_json"]["offset"] >= 0 and mine["not_json"]["partition"] >= 0
+
+
+def test_metrics_count_events_rejections_and_alerts(worker):
+    before = worker.metric("cm_events_consumed_total", type="telephony.call.completed")
+    tag = uuid.uuid4().hex[:8]
+    events, number, _ = blast_scenario(tag)
+    send(worker, events)
+    produce(worker.broker.bootstrap, [(worker.topic("calls"), b"\x00\x01", None)])
+    worker.wait_for(lambda: alert_for(worker, "harassment.contact_blast", number), what="blast alert")
+    assert worker.metric("cm_events_consumed_total", type="telephony.call.completed") >= before + 3
+    worker.wait_for(
+        lambda: worker.metric("cm_events_rejected_total", reason="not_json") >= 1, what="rejections"
+    )
+    assert worker.metric("cm_alerts_total", rule_id="harassment.contact_blast", severity="high") >= 1
+    assert worker.metric("cm_detector_seconds_count", family="harassment") >= 3
+    assert worker.metric("cm_sink_rows_total", sink="clickhouse") >= 1
+    text = worker.get("/metrics").decode()
+    assert "cm_event_time_lag_seconds" in text and "cm_sink_flush_seconds_bucket" in text
+
+
+def test_backtest_gives_the_same_alert_ids_as_the_worker(worker, tmp_path):
+    tag = uuid.uuid4().hex[:8]
+    events, number, debtor = blast_scenario(tag)
+    number2 = unique_phone()
+    staff_phone = events[0]["data"]["office_phone"]
+    events += [call(number2, staff_phone, at(3 + i)) for i in range(6)]
+    send(worker, events)
+    subjects = {number, debtor, number2}
+    expected_rules = {"harassment.contact_blast", "conduct.quiet_hours", "harassment.repeated_calls"}
+
+    def worker_alerts():
+        found = {a["alert_id"]: a for a in worker.alerts() if a["subject"]["id"] in subjects}
+        final = {a["rule_id"] for a in found.values()} == expected_rules and all(
+            len(a["event_ids"]) == 6 for a in found.values() if a["rule_id"] == "harassment.repeated_calls"
+        )
+        return found if final else None
+
+    from_worker = worker.wait_for(worker_alerts, what="all three alerts")
+    path = tmp_path / "events.jsonl"
+    path.write_bytes(b"".join(orjson.dumps(e) + b"\n" for e in events))
+    report = run_backtest(path, load_policy(worker.data_dir / "policy.yaml"))
+    assert set(report.alerts) == set(from_worker)
+    for alert_id, alert in report.alerts.items():
+        assert alert.event_ids == from_worker[alert_id]["event_ids"]
+
+
+def test_a_restarted_worker_keeps_its_window_state(broker, tmp_path):
+    tag = uuid.uuid4().hex[:8]
+    own = WorkerProcess(broker, tmp_path / "restart", app_id=f"cm-restart-{tag}", topic_prefix=f"r{tag}.")
+    staff = employee(f"E-r-{tag}", "+862160009999", unique_phone("138"))
+    number = unique_phone()
+    calls = [call(number, "+862160009999", at(i)) for i in range(5)]
+    own.start()
+    try:
+        send(own, [staff, *calls[:4]])
+        own.wait_for(
+            lambda: own.metric("cm_detector_seconds_count", family="harassment") >= 4,
+            what="four calls detected",
+        )
+        assert not own.alerts("harassment.repeated_calls")
+    finally:
+        own.stop()
+    own.start()
+    try:
+        send(own, [calls[4]])
+        alert = own.wait_for(
+            lambda: alert_for(own, "harassment.repeated_calls", number), what="fifth call alert"
+        )
+        assert alert["employee_ids"] == [f"E-r-{tag}"]
+        assert alert["event_ids"] == [f"{c['source']}/{c['id']}" for c in calls]
+    finally:
+        own.stop()

@@ -1,0 +1,108 @@
+import json
+from pathlib import Path
+
+import orjson
+import pytest
+from typer.testing import CliRunner
+
+from streams.cli import app
+
+FILES = Path(__file__).resolve().parents[1] / "files"
+REPO = Path(__file__).resolve().parents[2]
+runner = CliRunner()
+
+
+def backtest(tmp_path, events, *extra):
+    out = tmp_path / "alerts.jsonl"
+    result = runner.invoke(app, ["backtest", str(events), "--out", str(out), *extra])
+    alerts = [orjson.loads(line) for line in out.read_bytes().splitlines()] if out.exists() else []
+    return result, alerts
+
+
+def test_scenario_file_finds_each_case_and_reports_rejections(tmp_path):
+    policy = tmp_path / "p.yaml"
+    policy.write_text("company: {switchboard_numbers: ['+862160000000']}\n", encoding="utf-8")
+    result, alerts = backtest(tmp_path, FILES / "harassment_scenario.jsonl", "--policy", str(policy))
+    assert result.exit_code == 0, result.output
+    by_rule = {(a["rule_id"], a["subject"]["id"]): a for a in alerts}
+    assert set(by_rule) == {
+        ("harassment.contact_blast", "+8615011112222"),
+        ("harassment.repeated_calls", "+8618677770000"),
+        ("conduct.quiet_hours", "D9"),
+    }
+    blast = by_rule[("harassment.contact_blast", "+8615011112222")]
+    assert blast["event_ids"] == ["pbx/t/c-1", "pbx/t/c-2", "smsgw/t/c-3"]
+    assert blast["employee_ids"] == ["E1", "E2", "E3"]
+    calls = by_rule[("harassment.repeated_calls", "+8618677770000")]
+    assert calls["details"]["target"] == {"kind": "line", "id": "+862160000000"}
+    assert len(calls["event_ids"]) == 5
+    assert "3 rejected" in result.output
+    for reason in ("missing_field: 1", "unknown_type: 1", "not_json: 1"):
+        assert reason in result.output
+    assert "harassment.contact_blast: 1" in result.output
+
+
+def test_output_lines_are_alerts_in_the_contract_shape(tmp_path):
+    _, alerts = backtest(tmp_path, FILES / "harassment_scenario.jsonl")
+    keys = {
+        "alert_id",
+        "rule_id",
+        "category",
+        "severity",
+        "status",
+        "subject",
+        "employee_ids",
+        "first_event_time",
+        "last_event_time",
+        "detected_at",
+        "event_ids",
+        "summary",
+        "details",
+        "policy_version",
+    }
+    assert alerts and all(keys <= set(a) for a in alerts)
+
+
+def test_same_file_same_alert_ids(tmp_path):
+    _, first = backtest(tmp_path, FILES / "harassment_scenario.jsonl")
+    _, second = backtest(tmp_path, FILES / "harassment_scenario.jsonl")
+    assert [a["alert_id"] for a in first] == [a["alert_id"] for a in second]
+
+
+def test_unreadable_file_exits_2(tmp_path):
+    result, _ = backtest(tmp_path, tmp_path / "missing.jsonl")
+    assert result.exit_code == 2
+    assert "cannot read" in result.output
+
+
+def test_bad_policy_exits_2_naming_the_key(tmp_path):
+    policy = tmp_path / "p.yaml"
+    policy.write_text("rules:\n  harassment.contact_blast: {distinct_employees: lots}\n", encoding="utf-8")
+    result, _ = backtest(tmp_path, FILES / "harassment_scenario.jsonl", "--policy", str(policy))
+    assert result.exit_code == 2
+    assert "rules.harassment.contact_blast.distinct_employees" in result.output
+
+
+def test_policy_check_lists_all_problems(tmp_path):
+    policy = tmp_path / "p.yaml"
+    policy.write_text("timezone: Nowhere/City\nrules:\n  bogus.rule: {}\n", encoding="utf-8")
+    result = runner.invoke(app, ["policy", "check", str(policy)])
+    assert result.exit_code == 2
+    assert "timezone" in result.output and "bogus.rule" in result.output
+    ok = runner.invoke(app, ["policy", "check", str(REPO / "infra" / "policy" / "demo.yaml")])
+    assert ok.exit_code == 0 and "ok" in ok.output
+
+
+def test_schemas_are_written_for_every_type(tmp_path):
+    result = runner.invoke(app, ["schemas", "--out", str(tmp_path)])
+    assert result.exit_code == 0
+    names = sorted(p.name for p in tmp_path.glob("*.schema.json"))
+    assert len(names) == 9 and "alert.schema.json" in names and "action.schema.json" in names
+    call = json.loads((tmp_path / "telephony.call.completed.schema.json").read_text())
+    assert "caller" in json.dumps(call) and call["$schema"].endswith("2020-12/schema")
+
+
+@pytest.mark.parametrize("command", ["backtest", "worker", "simulate", "demo", "schemas", "policy"])
+def test_every_subcommand_has_help(command):
+    result = runner.invoke(app, [command, "--help"])
+    assert result.exit_code == 0, result.output
