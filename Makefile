@@ -1,0 +1,41 @@
+# Two entry points for a fresh machine: `make demo` and `make test`. Both create the
+# virtual environment they need from the pinned constraints (requirements.lock).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+KAFKA_VERSION := $(shell sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' infra/kafka/pom.xml)
+KAFKA_JARS ?= $(HOME)/.cache/compliance-monitor/kafka-$(KAFKA_VERSION)
+
+.PHONY: install demo test test-quick kafka-jars lint lock clean
+
+$(STAMP): pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -c requirements.lock -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install  ## install, then run broker + ClickHouse + worker + simulator on the embedded defaults
+	$(VENV)/bin/compliance-monitor demo $(ARGS)
+
+kafka-jars:  ## fetch the pinned Apache Kafka broker jars from Maven Central (cached)
+	@test -f $(KAFKA_JARS)/kafka_2.13-$(KAFKA_VERSION).jar || \
+	  mvn -q -B -f infra/kafka/pom.xml dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory=$(KAFKA_JARS)
+
+test: install kafka-jars  ## everything, on both brokers (Tansu and Apache Kafka)
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest -q -p no:cacheprovider
+
+test-quick: install  ## unit tests only, no broker
+	$(PY) -m pytest -q -m "not broker"
+
+lint: install
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+
+lock: install  ## re-pin every dependency after changing pyproject.toml
+	$(PY) -m pip freeze --exclude-editable > requirements.lock
+
+clean:
+	rm -rf $(VENV) data .pytest_cache
