@@ -37,7 +37,7 @@ def format_duration(value: timedelta) -> str:
     """The shortest policy spelling of ``value`` (``timedelta(hours=24)`` -> ``"24h"``)."""
     seconds = int(value.total_seconds())
     for unit in ("d", "h", "m"):
-        if seconds % _UNITS[unit] == 0:
+        if seconds % _UNITS[unit] == 0 and (unit != "d" or seconds >= 3 * _UNITS["d"]):
             return f"{seconds // _UNITS[unit]}{unit}"
     return f"{seconds}s"
 

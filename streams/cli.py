@@ -87,11 +87,42 @@ def backtest(
     )
     for reason, count in sorted(report.rejected.items()):
         err.print(f"  rejected {reason}: {count}")
-    for line, rejection in report.rejections[:5]:
-        err.print(f"  e.g. line {line}: {rejection.message}", highlight=False)
+    shown: set[str] = set()
+    for line, rejection in report.rejections:
+        if rejection.reason not in shown:
+            shown.add(rejection.reason)
+            err.print(f"  e.g. line {line}: {rejection.message}", highlight=False)
     err.print(f"alerts: {len(report.alerts)} ({rate:,.0f} events/s, {elapsed:.2f} s)")
     for rule, count in sorted(report.alerts_per_rule().items()):
         err.print(f"  {rule}: {count}")
+
+
+@app.command()
+def score(
+    events: Annotated[Path, typer.Argument(help="the simulator's events (with cmlabel ground truth)")],
+    alerts: Annotated[Path, typer.Argument(help="alerts from backtest --out")],
+) -> None:
+    """Recall and precision per rule of alerts against a simulated file's labelled cases."""
+    import orjson
+
+    from streams.score import score as score_alerts
+
+    def read(path: Path) -> list[dict]:
+        out = []
+        for line in path.read_bytes().splitlines():
+            try:
+                value = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                continue
+            if isinstance(value, dict):
+                out.append(value)
+        return out
+
+    for rule, result in sorted(score_alerts(read(events), read(alerts)).items()):
+        typer.echo(
+            f"{rule:42} cases {len(result.cases):4} found {len(result.found):4} alerts {result.alerts:4} "
+            f"recall {result.recall:.3f} precision {result.precision:.3f}"
+        )
 
 
 @app.command()
@@ -154,6 +185,9 @@ def simulate(
     out: Annotated[
         Path | None, typer.Option("--out", help="write JSON lines to this file instead of Kafka")
     ] = None,
+    noise: Annotated[
+        float, typer.Option("--noise", help="with --out: share of duplicate, broken and out-of-order lines")
+    ] = 0.0,
 ) -> None:
     """Produce realistic synthetic events of every type, with labelled violations mixed in."""
     import asyncio
@@ -161,8 +195,8 @@ def simulate(
     from streams.simulate import produce, write_file
 
     if out is not None:
-        count = write_file(out, seed=seed, limit=events or 20_000)
-        err.print(f"wrote {count} events to {out}")
+        count = write_file(out, seed=seed, limit=events or 20_000, noise=noise)
+        err.print(f"wrote {count} lines to {out}")
         return
     settings = _settings(kafka_broker=broker)
     count = asyncio.run(produce(settings, rate=rate, duration=duration, seed=seed, limit=events))

@@ -34,15 +34,18 @@ def _start_worker(settings: Settings, broker_url: str, port: int) -> subprocess.
         "CM_POLICY": str(settings.policy or DEMO_POLICY),
     }
     log = (settings.data_dir / "worker.log").open("ab")
-    return subprocess.Popen(  # noqa: S603 - our own CLI, same interpreter
+    return subprocess.Popen(
         [sys.executable, "-m", "streams", "worker", "--loglevel", "info"],
-        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
 
 
 def _fetch_alerts(port: int) -> list[dict]:
     url = f"http://127.0.0.1:{port}/alerts?limit=50"
-    with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - loopback
+    with urllib.request.urlopen(url, timeout=5) as response:
         return orjson.loads(response.read())
 
 
@@ -68,8 +71,10 @@ async def _print_alerts(port: int) -> None:
 
 
 async def _run(settings: Settings, port: int, duration: float | None, rate: float) -> None:
-    tasks = [asyncio.create_task(produce(settings, rate=rate, duration=duration)),
-             asyncio.create_task(_print_alerts(port))]
+    tasks = [
+        asyncio.create_task(produce(settings, rate=rate, duration=duration)),
+        asyncio.create_task(_print_alerts(port)),
+    ]
     try:
         if duration is None:
             await asyncio.gather(*tasks)
@@ -91,15 +96,17 @@ def run_demo(settings: Settings, duration: float | None = None, rate: float = 10
     port = settings.web_port if settings.web_port and not port_open(settings.web_port) else free_port()
     settings = settings.model_copy(update={"kafka_broker": broker.url, "web_port": port})
     worker = _start_worker(settings, broker.url, port)
-    console.print(Panel.fit(
-        f"[b]live alert feed[/b]  http://127.0.0.1:{port}/\n"
-        f"[b]alerts API[/b]       http://127.0.0.1:{port}/alerts\n"
-        f"[b]metrics[/b]          http://127.0.0.1:{port}/metrics\n"
-        f"[b]data directory[/b]   {data_dir} (ClickHouse: {data_dir / 'clickhouse'})\n"
-        f"[b]broker[/b]           Tansu at {broker.bootstrap}; worker log {data_dir / 'worker.log'}\n"
-        "The first alerts appear within a minute (the worker's first group join takes ~30 s). Ctrl-C stops.",
-        title="compliance-monitor demo",
-    ))
+    console.print(
+        Panel.fit(
+            f"[b]live alert feed[/b]  http://127.0.0.1:{port}/\n"
+            f"[b]alerts API[/b]       http://127.0.0.1:{port}/alerts\n"
+            f"[b]metrics[/b]          http://127.0.0.1:{port}/metrics\n"
+            f"[b]data directory[/b]   {data_dir} (ClickHouse: {data_dir / 'clickhouse'})\n"
+            f"[b]broker[/b]           Tansu at {broker.bootstrap}; worker log {data_dir / 'worker.log'}\n"
+            "The first alerts appear within a minute (a first group join can take ~30 s). Ctrl-C stops.",
+            title="compliance-monitor demo",
+        )
+    )
     started = time.monotonic()
     try:
         asyncio.run(_run(settings, port, duration, rate))

@@ -431,14 +431,32 @@ class Simulator:
                 yield heapq.heappop(todays)[2]
 
 
-def write_file(path: Path, seed: int = 7, limit: int = 20_000) -> int:
-    """Write ``limit`` events as JSON lines; return how many."""
-    with path.open("wb") as handle:
-        count = 0
-        for event in itertools.islice(Simulator(seed).events(), limit):
-            handle.write(orjson.dumps(event) + b"\n")
-            count += 1
-    return count
+def noisy(lines: list[bytes], rng: random.Random, rate: float) -> list[bytes]:
+    """What real exports look like: some lines repeated, some moved by minutes, some broken."""
+    out: list[bytes] = []
+    for line in lines:
+        out.append(line)
+        roll = rng.random()
+        if roll < rate:
+            out.append(line)  # an exact duplicate (same source and id)
+        elif roll < 2 * rate:
+            out.append(line[: len(line) // 2])  # a truncated, malformed line
+        elif roll < 2.5 * rate:
+            out.append(b'{"specversion": "1.0", "id": "x", "type": "telephony.fax.sent"}')
+    for _ in range(int(len(out) * rate)):  # local shuffles: out-of-order arrival
+        i = rng.randrange(len(out))
+        j = min(len(out) - 1, i + rng.randrange(1, 40))
+        out[i], out[j] = out[j], out[i]
+    return out
+
+
+def write_file(path: Path, seed: int = 7, limit: int = 20_000, noise: float = 0.0) -> int:
+    """Write ``limit`` events as JSON lines (plus ``noise`` duplicates/broken lines); return lines written."""
+    lines = [orjson.dumps(event) for event in itertools.islice(Simulator(seed).events(), limit)]
+    if noise:
+        lines = noisy(lines, random.Random(seed + 1), noise)
+    path.write_bytes(b"".join(line + b"\n" for line in lines))
+    return len(lines)
 
 
 async def produce(
