@@ -9,9 +9,24 @@ import phonenumbers
 _IDD_PREFIX = "00"
 
 
-@lru_cache(maxsize=200_000)
+_SEPARATORS = str.maketrans("", "", " -().\u00a0\t")
+
+
 def normalize_phone(raw: str, region: str = "CN") -> str:
     """Return ``raw`` in E.164 (``+8613800138000``), or digits only when it is no subscriber number.
+
+    See :func:`_normalize`; spellings of one number share a cache entry, so libphonenumber
+    parses each distinct number once.
+    """
+    key = raw.strip().translate(_SEPARATORS)
+    if key.startswith(_IDD_PREFIX):
+        key = "+" + key[len(_IDD_PREFIX) :]
+    return _normalize(key or raw, region)
+
+
+@lru_cache(maxsize=200_000)
+def _normalize(raw: str, region: str) -> str:
+    """E.164, or canonical digits for a service number or short code.
 
     Accepts the common written forms: ``+86 138 0013 8000``, ``13800138000``,
     ``021-60000000``, ``0086 21 6000 0000``. Service numbers and short codes (``95588``,
