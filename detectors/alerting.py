@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from detectors.base import Detector, Finding, State
-from events import Alert
+from events import Action, Alert
 from events.alert import MAX_EVENT_IDS, SEVERITY_RANK
 
 
@@ -20,6 +20,11 @@ def alert_id_for(rule_id: str, subject_kind: str, subject_id: str, anchor: float
     """Same rule, subject and window anchor -> same id, in every process and every replay."""
     text = f"{rule_id}\x1f{subject_kind}\x1f{subject_id}\x1f{int(anchor)}"
     return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def action_id_for(kind: str, target: str, anchor: float) -> str:
+    """Same request for the same target in the same blocking period -> same id."""
+    return hashlib.sha256(f"{kind}\x1f{target}\x1f{int(anchor)}".encode()).hexdigest()[:32]
 
 
 def _iso(ts: float) -> datetime:
@@ -98,3 +103,27 @@ class AlertBook:
             policy_version=self.policy_version,
             revision=record["revision"],
         )
+
+    def actions(self, alert: Alert, finding: Finding, state: State) -> list[Action]:
+        """The finding's IT requests that are not already in force (one per target and period)."""
+        out = []
+        for request in finding.actions:
+            key = f"action|{request.kind}|{request.target}"
+            held = state.get(key)
+            if held and finding.trigger_ts < held["until"]:
+                continue
+            anchor = finding.trigger_ts
+            state[key] = {"until": anchor + request.duration.total_seconds()}
+            requested = self.clock()
+            out.append(
+                Action(
+                    action_id=action_id_for(request.kind, request.target, anchor),
+                    kind=request.kind,
+                    target=request.target,
+                    alert_id=alert.alert_id,
+                    requested_at=requested,
+                    expires_at=requested + request.duration,
+                    reason=request.reason,
+                )
+            )
+        return out

@@ -10,7 +10,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -18,6 +18,7 @@ from events import Event, Subject
 from events.alert import Severity
 
 if TYPE_CHECKING:
+    from detectors.directory import Directory
     from detectors.policy import Policy
 
 State = MutableMapping[str, Any]
@@ -62,6 +63,18 @@ class Finding:
     employee_ids: list[str] = field(default_factory=list)
     window: tuple[float, float] | None = None
     """Suppression window when the rule is calendar-based (a local day or night)."""
+    actions: list[ActionRequest] = field(default_factory=list)
+    """Requests to IT that go with the alert (e.g. block a mail sender)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ActionRequest:
+    """What a rule asks IT to do; the engine turns it into an :class:`events.Action` once."""
+
+    kind: Literal["block_sender", "block_domain"]
+    target: str
+    reason: str
+    duration: timedelta
 
 
 C = TypeVar("C", bound=RuleConfig)
@@ -77,9 +90,11 @@ class Detector(ABC, Generic[C]):
     pack_defaults: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
     """Per jurisdiction (``cn``, ``us``): the defaults that differ from ``config_model``'s."""
 
-    def __init__(self, config: C, policy: Policy) -> None:
+    def __init__(self, config: C, policy: Policy, directory: Directory | None = None) -> None:
         self.config = config
         self.policy = policy
+        self.directory = directory
+        """The company directory, for rules that need it (read only)."""
 
     @property
     def suppression(self) -> timedelta:
@@ -91,5 +106,5 @@ class Detector(ABC, Generic[C]):
         return f"{self.rule_id}|{key}"
 
     @abstractmethod
-    def observe(self, item: Routed, state: State) -> Finding | None:
-        """Take one (deduplicated) event of this detector's family; return a finding or None."""
+    def observe(self, item: Routed, state: State) -> Finding | list[Finding] | None:
+        """Take one (deduplicated) event of this detector's family; return its findings, if any."""

@@ -7,10 +7,12 @@ Backed by any mutable mapping: a dict in ``backtest``, a global Faust table in t
 from __future__ import annotations
 
 from collections.abc import MutableMapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from detectors.policy import Policy
-from events.models import EmployeeUpserted
+from events.models import EmergencyContactChanged, EmployeeUpserted
+
+if TYPE_CHECKING:
+    from detectors.policy import Policy
 
 
 class Directory:
@@ -43,6 +45,47 @@ class Directory:
                 self.store[f"phone:{phone}"] = record.employee_id
             if record.email:
                 self.store[f"mail:{record.email}"] = record.employee_id
+
+    def change_contact(self, change: EmergencyContactChanged) -> None:
+        """Apply one emergency-contact change to the index phone -> employees who list it."""
+        key = f"contacts:{change.employee_id}"
+        contacts: dict[str, str | None] = dict(self.store.get(key) or {})
+        phone = change.contact_phone
+        if change.action == "removed":
+            contacts.pop(phone, None)
+        else:
+            contacts[phone] = change.relation
+        self.store[key] = contacts
+        listers = set(self.store.get(f"listed:{phone}") or [])
+        if phone in contacts:
+            listers.add(change.employee_id)
+        else:
+            listers.discard(change.employee_id)
+        if listers:
+            self.store[f"listed:{phone}"] = sorted(listers)
+        elif f"listed:{phone}" in self.store:
+            del self.store[f"listed:{phone}"]
+
+    def listers_of(self, phone: str) -> list[str]:
+        """Employees who list ``phone`` as an emergency contact."""
+        return list(self.store.get(f"listed:{phone}") or [])
+
+    def phones_of(self, employee_id: str) -> list[str]:
+        """An active employee's office and mobile phones."""
+        record = self.employee(employee_id)
+        return list(record.get("phones", [])) if record and record.get("status") == "active" else []
+
+    def employee_for_mail(self, address: str) -> str | None:
+        """The active employee with this e-mail address."""
+        return self.store.get(f"mail:{address.strip().lower()}")
+
+    def is_office_phone(self, phone: str) -> bool:
+        """A switchboard number or some active employee's office phone."""
+        if phone in self.policy.switchboard:
+            return True
+        owner = self.employee_for_phone(phone)
+        record = self.employee(owner) if owner else None
+        return bool(record and record.get("office_phone") == phone)
 
     def employee_for_phone(self, phone: str) -> str | None:
         """The active employee whose office or mobile phone this is."""

@@ -50,3 +50,18 @@ def local_date(ts: float, tz: ZoneInfo) -> date:
 def local_midnight(day: date, tz: ZoneInfo) -> float:
     """POSIX time of 00:00 local on ``day``."""
     return datetime(day.year, day.month, day.day, tzinfo=tz).timestamp()
+
+
+def local_day_window(ts: float, tz: ZoneInfo) -> tuple[float, float]:
+    """POSIX (start, end) of the local calendar day containing ``ts``."""
+    day = local_date(ts, tz)
+    return local_midnight(day, tz), local_midnight(day + timedelta(days=1), tz)
+
+
+def local_quarter_window(ts: float, tz: ZoneInfo) -> tuple[float, float]:
+    """POSIX (start, end) of the local calendar quarter containing ``ts``."""
+    day = local_date(ts, tz)
+    first_month = 3 * ((day.month - 1) // 3) + 1
+    start = date(day.year, first_month, 1)
+    end = date(day.year + (first_month == 10), (first_month + 2) % 12 + 1, 1)
+    return local_midnight(start, tz), local_midnight(end, tz)

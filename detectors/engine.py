@@ -14,8 +14,8 @@ from detectors.policy import Policy
 from detectors.registry import DETECTORS
 from detectors.routing import resolve, route
 from detectors.windows import ALLOWED_LATENESS
-from events import Alert, Event
-from events.models import EmployeeUpsertedEvent
+from events import Action, Alert, Event
+from events.models import EmergencyContactChangedEvent, EmployeeUpsertedEvent
 
 DEDUP_MARGIN = timedelta(days=1)
 """How much longer than a family's longest window an event id is remembered."""
@@ -39,9 +39,10 @@ class Engine:
         self.directory = Directory({} if directory_store is None else directory_store, policy)
         self.book = AlertBook(policy.policy_version, clock)
         self.detectors: dict[str, list[Detector[Any]]] = defaultdict(list)
-        for rule_id, cls in DETECTORS.items():
+        for rule_id, classes in DETECTORS.items():
             if policy.enabled(rule_id):
-                self.detectors[cls.family].append(cls(policy.rules[rule_id], policy))
+                for cls in classes:
+                    self.detectors[cls.family].append(cls(policy.rules[rule_id], policy, self.directory))
         self.families = frozenset(self.detectors)
         self._dedup_horizon = {
             family: max(d.suppression for d in detectors) + DEDUP_MARGIN
@@ -52,24 +53,34 @@ class Engine:
         """Update reference data (the company directory) from HR events."""
         if isinstance(event, EmployeeUpsertedEvent):
             self.directory.upsert(event.data)
+        elif isinstance(event, EmergencyContactChangedEvent):
+            self.directory.change_contact(event.data)
 
     def route(self, event: Event) -> list[Routed]:
         """The keyed copies of ``event`` that some enabled detector wants."""
         return route(event, self.directory, self.families)
 
-    def process(self, item: Routed, state: State) -> list[Alert]:
-        """Run the detectors of ``item.family`` on it; a duplicate ``(source, id)`` is skipped."""
+    def process(self, item: Routed, state: State) -> list[Alert | Action]:
+        """Run the detectors of ``item.family`` on it; a duplicate ``(source, id)`` is skipped.
+
+        Returns new or updated alerts, each followed by the IT actions it requests.
+        """
         if self._is_duplicate(item, state):
             return []
         item = resolve(item, self.directory)
-        alerts = []
+        out: list[Alert | Action] = []
         for detector in self.detectors[item.family]:
-            finding = detector.observe(item, state)
-            if finding is not None and (alert := self.book.record(detector, finding, state)):
-                alerts.append(alert)
-        return alerts
+            findings = detector.observe(item, state)
+            if findings is None:
+                continue
+            for finding in findings if isinstance(findings, list) else [findings]:
+                alert = self.book.record(detector, finding, state)
+                if alert is not None:
+                    out.append(alert)
+                    out.extend(self.book.actions(alert, finding, state))
+        return out
 
-    def run(self, event: Event, state: State) -> list[Alert]:
+    def run(self, event: Event, state: State) -> list[Alert | Action]:
         """Reference update, routing and detection of one event in one process."""
         self.observe_reference(event)
         return [alert for item in self.route(event) for alert in self.process(item, state)]

@@ -104,7 +104,7 @@ def _rule_configs(raw_rules: Any, jurisdiction: str, problems: list[str]) -> dic
         if not isinstance(user, dict):
             problems.append(f"rules.{rule_id}: expected a mapping of settings")
             continue
-        detector = DETECTORS.get(rule_id)
+        detector = DETECTORS[rule_id][0] if rule_id in DETECTORS else None
         model = detector.config_model if detector else _OpenRuleConfig
         defaults = dict(detector.pack_defaults.get(jurisdiction, {})) if detector else {}
         try:

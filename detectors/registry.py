@@ -3,8 +3,22 @@
 from __future__ import annotations
 
 from detectors.base import Detector
+from detectors.conduct.call_bombing import CallBombing
+from detectors.conduct.daily_attempt_cap import DailyAttemptCap
+from detectors.conduct.daily_conversation_cap import DailyConversationCap
+from detectors.conduct.language import MissingIdentification, ProhibitedLanguage
 from detectors.conduct.quiet_hours import QuietHours
+from detectors.conduct.third_party import ThirdPartyContactWithoutCause, ThirdPartyDisclosure
+from detectors.contacts.colleague_as_emergency_contact import (
+    ColleagueAsEmergencyContact,
+    OfficeNumberAsContact,
+)
+from detectors.contacts.frequent_changes import FrequentChanges
+from detectors.harassment.collection_content import CollectionContent
+from detectors.harassment.collection_email import CollectionEmail
 from detectors.harassment.contact_blast import ContactBlast
+from detectors.harassment.emergency_contact_targeted import EmergencyContactTargeted
+from detectors.harassment.known_collector import KnownCollector, KnownCollectorMail
 from detectors.harassment.repeated_calls import RepeatedCalls
 
 CATALOGUE: dict[str, str] = {
@@ -35,6 +49,30 @@ CATALOGUE: dict[str, str] = {
 }
 """Every public rule id of rules.md with its category; ids are stable."""
 
-DETECTORS: dict[str, type[Detector]] = {cls.rule_id: cls for cls in (ContactBlast, RepeatedCalls, QuietHours)}
-"""The rules this build detects. A catalogue rule without a detector is accepted in a
-policy (so a policy written for a later build still loads) but never fires."""
+_CLASSES: tuple[type[Detector], ...] = (
+    ContactBlast,
+    RepeatedCalls,
+    EmergencyContactTargeted,
+    CollectionContent,
+    CollectionEmail,
+    KnownCollector,
+    KnownCollectorMail,
+    ColleagueAsEmergencyContact,
+    OfficeNumberAsContact,
+    FrequentChanges,
+    QuietHours,
+    DailyConversationCap,
+    DailyAttemptCap,
+    CallBombing,
+    ThirdPartyDisclosure,
+    ThirdPartyContactWithoutCause,
+    ProhibitedLanguage,
+    MissingIdentification,
+)
+
+DETECTORS: dict[str, tuple[type[Detector], ...]] = {}
+"""Rule id -> its detector classes (one per key family it watches; the first owns the config).
+A catalogue rule without a detector is accepted in a policy (so a policy written for a
+later build still loads) but never fires."""
+for _cls in _CLASSES:
+    DETECTORS[_cls.rule_id] = (*DETECTORS.get(_cls.rule_id, ()), _cls)

@@ -2,28 +2,43 @@
 
 Routing runs where the event is first read (the worker's input agents, or ``backtest``)
 and may consult the company directory; the detectors then only see the routed event.
+
+| family | key | events |
+| --- | --- | --- |
+| ``harassment`` | the external phone | inbound calls and SMS from an external number |
+| ``conduct`` | the debtor | a collection agency's own calls and SMS (``collection`` block) |
+| ``contacts`` | the employee | ``hr.emergency_contact.changed`` |
+| ``mail`` | the sender's domain | mail from outside the company's own domains |
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from detectors.base import Routed
-from detectors.directory import Directory
 from events import Event
-from events.models import CallCompletedEvent, SmsDeliveredEvent
+from events.models import (
+    CallCompletedEvent,
+    EmergencyContactChangedEvent,
+    MailReceivedEvent,
+    SmsDeliveredEvent,
+)
+
+if TYPE_CHECKING:
+    from detectors.directory import Directory
 
 HARASSMENT = "harassment"
-"""Inbound calls/SMS from an external number, keyed by that number."""
 CONDUCT = "conduct"
-"""A collection agency's own calls/SMS (with a ``collection`` block), keyed by debtor."""
+CONTACTS = "contacts"
+MAIL = "mail"
 
 
 def route(event: Event, directory: Directory, families: frozenset[str]) -> list[Routed]:
     """The routed copies of ``event``, one per key family that has enabled detectors."""
     out: list[Routed] = []
-    if HARASSMENT in families and (item := _harassment(event, directory)):
-        out.append(item)
-    if CONDUCT in families and (item := _conduct(event)):
-        out.append(item)
+    for family, router in _ROUTERS.items():
+        if family in families and (item := router(event, directory)):
+            out.append(item)
     return out
 
 
@@ -32,27 +47,51 @@ def _harassment(event: Event, directory: Directory) -> Routed | None:
         data = event.data
         if data.direction != "inbound" or data.collection is not None:
             return None
-        external, line, employee, channel = (
-            data.caller,
-            data.callee,
-            data.callee_employee_id,
-            "call",
-        )
+        external, line, employee, channel = data.caller, data.callee, data.callee_employee_id, "call"
     elif isinstance(event, SmsDeliveredEvent):
         sms = event.data
         if sms.direction != "inbound" or sms.collection is not None:
             return None
-        external, line, employee, channel = (
-            sms.sender,
-            sms.recipient,
-            sms.recipient_employee_id,
-            "sms",
-        )
+        external, line, employee, channel = sms.sender, sms.recipient, sms.recipient_employee_id, "sms"
     else:
         return None
     if not directory.is_external(external):
         return None
     return Routed(HARASSMENT, external, event, {"channel": channel, "employee_id": employee, "line": line})
+
+
+def _conduct(event: Event, directory: Directory) -> Routed | None:
+    if isinstance(event, CallCompletedEvent | SmsDeliveredEvent) and event.data.collection:
+        return Routed(CONDUCT, event.data.collection.debtor_id, event)
+    return None
+
+
+def _contacts(event: Event, directory: Directory) -> Routed | None:
+    if isinstance(event, EmergencyContactChangedEvent):
+        return Routed(CONTACTS, event.data.employee_id, event)
+    return None
+
+
+def sender_domain(address: str) -> str:
+    """``Collector <a@b.example>`` or ``a@B.example`` -> ``b.example``."""
+    return address.rsplit("@", 1)[-1].strip(" >").lower()
+
+
+def domain_in(domain: str, domains: list[str]) -> bool:
+    """``domain`` is one of ``domains`` or a subdomain of one."""
+    return any(domain == d.lower() or domain.endswith("." + d.lower()) for d in domains)
+
+
+def _mail(event: Event, directory: Directory) -> Routed | None:
+    if not isinstance(event, MailReceivedEvent):
+        return None
+    domain = sender_domain(event.data.from_address)
+    if domain_in(domain, directory.policy.company.mail_domains):
+        return None
+    return Routed(MAIL, domain, event)
+
+
+_ROUTERS = {HARASSMENT: _harassment, CONDUCT: _conduct, CONTACTS: _contacts, MAIL: _mail}
 
 
 def resolve(item: Routed, directory: Directory) -> Routed:
@@ -65,9 +104,3 @@ def resolve(item: Routed, directory: Directory) -> Routed:
         return item
     employee = directory.employee_for_phone(item.facts["line"])
     return Routed(item.family, item.key, item.event, {**item.facts, "employee_id": employee})
-
-
-def _conduct(event: Event) -> Routed | None:
-    if isinstance(event, CallCompletedEvent | SmsDeliveredEvent) and event.data.collection:
-        return Routed(CONDUCT, event.data.collection.debtor_id, event)
-    return None

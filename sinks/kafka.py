@@ -7,12 +7,17 @@ from typing import Any
 
 import orjson
 
-from events import Alert, Rejection
+from events import Action, Alert, Rejection
 
 
 def alert_record(alert: Alert) -> tuple[bytes, bytes]:
     """(key, value) of an alert on the alerts topic."""
     return alert.alert_id.encode(), alert.model_dump_json().encode()
+
+
+def action_record(action: Action) -> tuple[bytes, bytes]:
+    """(key, value) of an IT action request on the actions topic, keyed by action_id."""
+    return action.action_id.encode(), action.model_dump_json().encode()
 
 
 def deadletter_record(

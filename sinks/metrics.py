@@ -21,6 +21,7 @@ ALERTS = Counter(
     ["rule_id", "severity"],
     registry=REGISTRY,
 )
+ACTIONS = Counter("cm_actions_total", "IT action requests published, by kind", ["kind"], registry=REGISTRY)
 DETECTOR_SECONDS = Histogram(
     "cm_detector_seconds",
     "Time the detectors of one key family take per event",

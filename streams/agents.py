@@ -22,7 +22,7 @@ from events import Alert, ParseContext, Rejection, parse_event_dict
 from sinks import metrics
 from sinks.base import Sink
 from sinks.exceptions import SinkError
-from sinks.kafka import alert_record, deadletter_record
+from sinks.kafka import action_record, alert_record, deadletter_record
 from streams.tables import PipelineTables
 from streams.topics import PipelineTopics
 
@@ -96,12 +96,17 @@ class Pipeline:
                 continue
             item = Routed(message["family"], message["key"], parsed, message["facts"])
             started = time.perf_counter()
-            alerts = self.engine.process(item, state)
+            outputs = self.engine.process(item, state)
             metrics.DETECTOR_SECONDS.labels(item.family).observe(time.perf_counter() - started)
-            for alert in alerts:
-                metrics.ALERTS.labels(alert.rule_id, alert.severity).inc()
-                key, payload = alert_record(alert)
-                await self.topics.alerts.send(key=key, value=payload)
+            for output in outputs:
+                if isinstance(output, Alert):
+                    metrics.ALERTS.labels(output.rule_id, output.severity).inc()
+                    key, payload = alert_record(output)
+                    await self.topics.alerts.send(key=key, value=payload)
+                else:
+                    metrics.ACTIONS.labels(output.kind).inc()
+                    key, payload = action_record(output)
+                    await self.topics.actions.send(key=key, value=payload)
 
     async def store_alerts(self, stream: faust.StreamT) -> None:
         """Batch alerts from the alerts topic into the sink; retry a failed flush until it succeeds."""
@@ -137,5 +142,11 @@ class Pipeline:
             return
 
     def status(self) -> dict[str, Any]:
-        """A small health document for the web root."""
-        return {"policy_version": self.engine.policy.policy_version, "families": sorted(self.engine.families)}
+        """A small health document: policy, key families and the partitions this worker owns."""
+        assigned = sorted(f"{tp.topic}:{tp.partition}" for tp in self.app.assignor.assigned_actives())
+        return {
+            "policy_version": self.engine.policy.policy_version,
+            "families": sorted(self.engine.families),
+            "ready": bool(assigned) and not self.app.rebalancing,
+            "assigned": assigned,
+        }

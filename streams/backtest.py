@@ -10,7 +10,7 @@ from pathlib import Path
 import orjson
 
 from detectors import Engine, Policy
-from events import Alert, Event, ParseContext, Rejection, parse_event
+from events import Action, Alert, Event, ParseContext, Rejection, parse_event
 
 
 @dataclass
@@ -21,6 +21,7 @@ class BacktestReport:
     events: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
     alerts: dict[str, Alert] = field(default_factory=dict)
+    actions: dict[str, Action] = field(default_factory=dict)
     rejections: list[tuple[int, Rejection]] = field(default_factory=list)
 
     def alerts_per_rule(self) -> Counter[str]:
@@ -60,8 +61,11 @@ def run_backtest(
     engine = Engine(policy)
     state: dict = {}
     for index, (_, _, event) in enumerate(events, start=1):
-        for alert in engine.run(event, state):
-            report.alerts[alert.alert_id] = alert
+        for output in engine.run(event, state):
+            if isinstance(output, Alert):
+                report.alerts[output.alert_id] = output
+            else:
+                report.actions.setdefault(output.action_id, output)
         if on_progress and index % 1000 == 0:
             on_progress(index, len(events))
     if on_progress:
@@ -69,9 +73,10 @@ def run_backtest(
     return report
 
 
-def write_alerts(report: BacktestReport, out: Path) -> None:
-    """One JSON line per alert (its final state), oldest first."""
+def write_alerts(report: BacktestReport, out: Path, actions: Path | None = None) -> None:
+    """One JSON line per alert (its final state), oldest first; actions likewise if asked."""
     ordered = sorted(report.alerts.values(), key=lambda a: (a.first_event_time, a.alert_id))
-    with out.open("wb") as handle:
-        for alert in ordered:
-            handle.write(orjson.dumps(alert.model_dump(mode="json")) + b"\n")
+    out.write_bytes(b"".join(orjson.dumps(a.model_dump(mode="json")) + b"\n" for a in ordered))
+    if actions is not None:
+        requests = sorted(report.actions.values(), key=lambda a: (a.requested_at, a.action_id))
+        actions.write_bytes(b"".join(orjson.dumps(a.model_dump(mode="json")) + b"\n" for a in requests))

@@ -58,6 +58,9 @@ def backtest(
     events: Annotated[Path, typer.Argument(help="CloudEvents JSON lines, any order")],
     out: Annotated[Path, typer.Option("--out", help="where to write the alerts (JSON lines)")],
     policy: PolicyOpt = None,
+    actions: Annotated[
+        Path | None, typer.Option("--actions", help="also write the IT action requests (JSON lines)")
+    ] = None,
 ) -> None:
     """Run the worker's detectors over a file of events, in event-time order."""
     from rich.progress import Progress
@@ -79,7 +82,7 @@ def backtest(
     except OSError as error:
         err.print(f"[red]cannot read {events}: {error.strerror or error}[/red]")
         raise typer.Exit(2) from error
-    write_alerts(report, out)
+    write_alerts(report, out, actions)
     elapsed = time.perf_counter() - started
     rate = report.events / elapsed if elapsed else 0.0
     err.print(
@@ -92,7 +95,10 @@ def backtest(
         if rejection.reason not in shown:
             shown.add(rejection.reason)
             err.print(f"  e.g. line {line}: {rejection.message}", highlight=False)
-    err.print(f"alerts: {len(report.alerts)} ({rate:,.0f} events/s, {elapsed:.2f} s)")
+    err.print(
+        f"alerts: {len(report.alerts)}, actions: {len(report.actions)} "
+        f"({rate:,.0f} events/s, {elapsed:.2f} s)"
+    )
     for rule, count in sorted(report.alerts_per_rule().items()):
         err.print(f"  {rule}: {count}")
 

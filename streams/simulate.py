@@ -27,6 +27,23 @@ SWITCHBOARD = "+862160000000"
 AGENCY_PBX = "+862150000000"
 AGENCY_NAME = "华信资产管理有限公司"
 SERVICE_SENDERS = ["95588", "95555", "1069012345678", "10690000888"]
+COLLECTOR_NUMBER = "+8657188886666"
+COLLECTOR_DOMAIN = "jieju-collect.example.com"
+BANK_DOMAIN = "icbc.com.cn"
+COLLECTION_SMS = [
+    "您的网贷已逾期，请尽快还款，否则影响征信。",
+    "您的欠款已逾期30天，请今日内结清本金和罚息。",
+    "【贷后通知】您的账单已逾期，请尽快还款。",
+]
+LAWFUL_THIRD_PARTY = "您好，我是华信资产管理有限公司的工作人员，工号{agent}，麻烦您请他回个电话，谢谢。"
+DISCLOSING_THIRD_PARTY = (
+    "您好，我是华信资产管理有限公司的，工号{agent}，他欠我们{amount}元已经逾期，请转告他尽快还款。"
+)
+THREATS = [
+    "你再不还钱，我们就上门去你单位，让你坐牢！",
+    "我是法院的，你已经被立案了，配合调查。",
+    "你这个老赖，不要脸，我们要爆通讯录，联系你同事。",
+]
 ROLES = [
     "sales",
     "sales",
@@ -77,6 +94,12 @@ class Simulator:
             for i in range(400)
         ]
         self.agents = [f"A{100 + i}" for i in range(12)]
+        self._spare_debtors = (
+            {"debtor_id": f"D{9000 + i}", "case_id": f"K{9000 + i}", "phone": self._mobile()}
+            for i in itertools.count()
+        )
+        self._contact_pool = list(range(len(self.employees)))
+        self.rng.shuffle(self._contact_pool)
 
     # -- identities ----------------------------------------------------------------------
 
@@ -398,6 +421,9 @@ class Simulator:
             label = f"conduct.quiet_hours#{next(self._case)}"
             hour = rng.choice([rng.uniform(22.05, 23.9), rng.uniform(0.1, 7.8)])
             yield self._collection_call(self._at(day, hour), rng.choice(self.debtors), label)
+        yield from self._harassment_cases(day)
+        yield from self._contact_cases(day)
+        yield from self._conduct_cases(day)
         # near misses: two employees reached; four calls; 21:50 and 08:05 collection calls
         label = f"near_miss:harassment.contact_blast#{next(self._case)}"
         number = self._mobile()
@@ -418,6 +444,268 @@ class Simulator:
             label = f"near_miss:conduct.quiet_hours#{next(self._case)}"
             when = datetime(day.year, day.month, day.day, tzinfo=TZ) + timedelta(hours=hour)
             yield self._collection_call(when, rng.choice(self.debtors), label)
+
+    def _fresh_employee(self) -> dict[str, Any]:
+        """An employee no earlier contact-list case used (keeps cases apart)."""
+        if not self._contact_pool:
+            self._contact_pool = list(range(len(self.employees)))
+        return self.employees[self._contact_pool.pop()]
+
+    def _contact_change(
+        self, when: datetime, emp: dict, phone: str, relation: str, label: str | None, action: str = "added"
+    ) -> tuple:
+        data = {
+            "employee_id": emp["employee_id"],
+            "contact_name": "联系人",
+            "contact_phone": self._written(phone),
+            "relation": relation,
+            "action": action,
+        }
+        return self._event("hr.emergency_contact.changed", "hris/acme", when, data, emp["employee_id"], label)
+
+    def _mail(
+        self, when: datetime, sender: str, emp: dict, subject: str, body: str, label: str | None
+    ) -> tuple:
+        return self._event(
+            "mail.message.received",
+            "mailgw/acme",
+            when,
+            {
+                "message_id": f"<m{next(self._seq)}@{sender.rsplit('@', 1)[-1]}>",
+                "from_address": sender,
+                "to": [emp["email"]],
+                "cc": [],
+                "subject": subject,
+                "body_text": body,
+                "recipient_employee_ids": [emp["employee_id"]],
+            },
+            label=label,
+        )
+
+    def _harassment_cases(self, day: date) -> Iterator[tuple]:
+        rng = self.rng
+        # colleagues listed as emergency contacts, then reached by one collector
+        x, y1, y2 = self._fresh_employee(), self._fresh_employee(), self._fresh_employee()
+        label = f"contacts.colleague_as_emergency_contact#{next(self._case)}"
+        for y in (y1, y2):
+            yield self._contact_change(self._at(day, 7.5), x, y["mobile_phone"], "friend", label)
+        label = f"harassment.emergency_contact_targeted#{next(self._case)}"
+        number = self._mobile()
+        for k, y in enumerate((y1, y2)):
+            yield self._call(
+                self._at(day, 13 + k),
+                number,
+                y["mobile_phone"],
+                "inbound",
+                label,
+                callee_employee=y["employee_id"],
+            )
+        # collection SMS to one employee (nobody's emergency contact); near miss: a single term
+        emp = self._fresh_employee()
+        yield self._sms(
+            self._at(day, rng.uniform(9, 18)),
+            self._mobile(),
+            emp["mobile_phone"],
+            rng.choice(COLLECTION_SMS),
+            f"harassment.collection_content#{next(self._case)}",
+            recipient_employee=emp["employee_id"],
+        )
+        yield self._sms(
+            self._at(day, 12),
+            self._mobile(),
+            emp["mobile_phone"],
+            "您的话费账单已出，详情见App。",
+            f"near_miss:harassment.collection_content#{next(self._case)}",
+            recipient_employee=emp["employee_id"],
+        )
+        # collection e-mail; every third day three senders of one agency domain
+        label = f"harassment.collection_email#{next(self._case)}"
+        senders = 3 if (day - self.start).days % 3 == 0 else 1
+        domain = f"agency{(day - self.start).days}.example.net"
+        for k in range(senders):
+            yield self._mail(
+                self._at(day, 10 + k),
+                f"notice{k}@{domain}",
+                rng.choice(self.employees),
+                "催收函：关于您同事的欠款",
+                "您的同事在我司网贷逾期，请转告其尽快还款，结清欠款。",
+                label,
+            )
+        yield self._mail(
+            self._at(day, 8),
+            f"statement@{BANK_DOMAIN}",
+            rng.choice(self.employees),
+            "信用卡电子账单",
+            "您本期账单应还款金额3200元，最低还款320元。",
+            f"near_miss:harassment.collection_email#{next(self._case)}",
+        )
+        # a watch-listed collection agency
+        emp = rng.choice(self.employees)
+        yield self._call(
+            self._at(day, 15),
+            COLLECTOR_NUMBER,
+            emp["office_phone"],
+            "inbound",
+            f"harassment.known_collector#{next(self._case)}",
+            callee_employee=emp["employee_id"],
+        )
+        yield self._mail(
+            self._at(day, 16),
+            f"service@{COLLECTOR_DOMAIN}",
+            rng.choice(self.employees),
+            "通知",
+            "请联系我们。",
+            f"harassment.known_collector#{next(self._case)}",
+        )
+
+    def _contact_cases(self, day: date) -> Iterator[tuple]:
+        emp = self._fresh_employee()
+        yield self._contact_change(
+            self._at(day, 9),
+            emp,
+            SWITCHBOARD,
+            "other",
+            f"contacts.office_number_as_contact#{next(self._case)}",
+        )
+        if (day - self.start).days % 5 == 0:  # changes on three days within the quarter
+            emp, label = self._fresh_employee(), f"contacts.frequent_changes#{next(self._case)}"
+            for offset in range(3):
+                when = self._at(day + timedelta(days=offset), 11)
+                yield self._contact_change(when, emp, self._mobile(), "parent", label, "updated")
+        emp = self._fresh_employee()  # near miss: one change this quarter
+        yield self._contact_change(
+            self._at(day, 11),
+            emp,
+            self._mobile(),
+            "sibling",
+            f"near_miss:contacts.frequent_changes#{next(self._case)}",
+            "updated",
+        )
+
+    def _agent_call(
+        self,
+        when: datetime,
+        debtor: dict,
+        lines: list[str],
+        label: str | None,
+        role: str = "debtor",
+        answered: bool = True,
+        number: str | None = None,
+    ) -> tuple:
+        agent = self.rng.choice(self.agents)
+        transcript = (
+            [
+                {"speaker": "agent", "text": text.format(agent=agent, amount=5000), "start_s": 1.0 + 8 * i}
+                for i, text in enumerate(lines)
+            ]
+            if answered
+            else None
+        )
+        collection = {
+            "agent_id": agent,
+            "case_id": debtor["case_id"],
+            "debtor_id": debtor["debtor_id"],
+            "contact_role": role,
+        }
+        return self._call(
+            when,
+            AGENCY_PBX,
+            number or debtor["phone"],
+            "outbound",
+            label=label,
+            answered=answered,
+            collection=collection,
+            transcript=transcript,
+        )
+
+    def _conduct_cases(self, day: date) -> Iterator[tuple]:
+        rng = self.rng
+        hello = f"您好，我是{AGENCY_NAME}的催收专员，工号{{agent}}，本次通话将被录音。"
+        debtor, label = next(self._spare_debtors), f"conduct.daily_conversation_cap#{next(self._case)}"
+        for k in range(4):
+            yield self._agent_call(self._at(day, 9 + 2 * k), debtor, [hello, COMPLIANT_AGENT_LINES[k]], label)
+        debtor, label = (
+            next(self._spare_debtors),
+            f"near_miss:conduct.daily_conversation_cap#{next(self._case)}",
+        )
+        for k in range(3):
+            yield self._agent_call(self._at(day, 9 + 2 * k), debtor, [hello, COMPLIANT_AGENT_LINES[k]], label)
+        debtor, label = next(self._spare_debtors), f"conduct.daily_attempt_cap#{next(self._case)}"
+        for k in range(7):
+            yield self._agent_call(self._at(day, 9 + 1.5 * k), debtor, [], label, answered=False)
+        debtor, label = next(self._spare_debtors), f"near_miss:conduct.daily_attempt_cap#{next(self._case)}"
+        for k in range(6):
+            yield self._agent_call(self._at(day, 9 + 1.5 * k), debtor, [], label, answered=False)
+        debtor, label = next(self._spare_debtors), f"conduct.call_bombing#{next(self._case)}"
+        start = self._at(day, rng.uniform(10, 17))
+        for k in range(rng.randint(3, 5)):
+            yield self._agent_call(start + timedelta(minutes=2 * k), debtor, [], label, answered=False)
+        debtor, label = next(self._spare_debtors), f"near_miss:conduct.call_bombing#{next(self._case)}"
+        for k in range(3):
+            yield self._agent_call(self._at(day, 10 + 0.25 * k), debtor, [], label, answered=False)
+        debtor = next(self._spare_debtors)
+        yield self._agent_call(
+            self._at(day, 10),
+            debtor,
+            [DISCLOSING_THIRD_PARTY],
+            f"conduct.third_party_disclosure#{next(self._case)}",
+            role="emergency_contact",
+            number=self._mobile(),
+        )
+        debtor = next(self._spare_debtors)
+        yield self._agent_call(
+            self._at(day, 10),
+            debtor,
+            [LAWFUL_THIRD_PARTY],
+            f"near_miss:conduct.third_party_disclosure#{next(self._case)}",
+            role="third_party",
+            number=self._mobile(),
+        )
+        debtor, label = (
+            next(self._spare_debtors),
+            f"conduct.third_party_contact_without_cause#{next(self._case)}",
+        )
+        yield self._agent_call(self._at(day, 9), debtor, [hello, COMPLIANT_AGENT_LINES[0]], label)
+        yield self._agent_call(
+            self._at(day, 15), debtor, [LAWFUL_THIRD_PARTY], label, role="third_party", number=self._mobile()
+        )
+        debtor = next(self._spare_debtors)
+        label = f"near_miss:conduct.third_party_contact_without_cause#{next(self._case)}"
+        yield self._agent_call(self._at(day, 9), debtor, [hello], label)
+        yield self._agent_call(
+            self._at(day + timedelta(days=4), 10),
+            debtor,
+            [LAWFUL_THIRD_PARTY],
+            label,
+            role="third_party",
+            number=self._mobile(),
+        )
+        debtor = next(self._spare_debtors)
+        yield self._agent_call(
+            self._at(day, 14),
+            debtor,
+            [hello, rng.choice(THREATS)],
+            f"conduct.prohibited_language#{next(self._case)}",
+        )
+        debtor = next(self._spare_debtors)
+        lawful = [hello, "如果一直不还，我们将依法向法院起诉。"]
+        yield self._agent_call(
+            self._at(day, 14), debtor, lawful, f"near_miss:conduct.prohibited_language#{next(self._case)}"
+        )
+        debtor = next(self._spare_debtors)
+        yield self._agent_call(
+            self._at(day, 16),
+            debtor,
+            ["喂，你什么时候还钱？", "今天必须处理。", "听到没有？"],
+            f"conduct.missing_identification#{next(self._case)}",
+        )
+        debtor = next(self._spare_debtors)
+        yield self._agent_call(
+            self._at(day, 16),
+            debtor,
+            ["喂，您好。", hello, "请您尽快安排还款。"],
+            f"near_miss:conduct.missing_identification#{next(self._case)}",
+        )
 
     def events(self, days: int | None = None) -> Iterator[dict]:
         """The event stream in event-time order: the directory, then day after day."""

@@ -31,8 +31,9 @@ def run(
     for raw in events:
         event = parse_event_dict(raw)
         assert not isinstance(event, Rejection), event
-        for alert in engine.run(event, state):
-            alerts[alert.alert_id] = alert
+        for output in engine.run(event, state):
+            if isinstance(output, Alert):
+                alerts[output.alert_id] = output
     return alerts
 
 

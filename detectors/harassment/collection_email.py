@@ -1,0 +1,129 @@
+"""``harassment.collection_email``: collection letters sent to corporate mailboxes; asks IT to block.
+
+Emits ``block_sender`` for the sender, and ``block_domain`` once ``domain_senders``
+distinct senders of one domain did so within ``domain_window`` (free-mail domains never,
+allow-listed domains never reach this rule at all).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from pydantic import Field
+
+from detectors.base import ActionRequest, Detector, Finding, Routed, RuleConfig, State
+from detectors.durations import Duration, format_duration
+from detectors.harassment.collection_content import collection_terms
+from detectors.routing import domain_in
+from detectors.text.speech import outside_party_text
+from detectors.windows import ALLOWED_LATENESS, insert, prune
+from events import Subject
+from events.alert import Severity
+from events.models import MailReceivedEvent
+
+FREE_MAIL_DOMAINS = frozenset(
+    {
+        "qq.com",
+        "foxmail.com",
+        "163.com",
+        "126.com",
+        "yeah.net",
+        "sina.com",
+        "sina.cn",
+        "sohu.com",
+        "139.com",
+        "189.cn",
+        "wo.cn",
+        "aliyun.com",
+        "tom.com",
+        "21cn.com",
+        "gmail.com",
+        "outlook.com",
+        "hotmail.com",
+        "live.com",
+        "msn.com",
+        "yahoo.com",
+        "icloud.com",
+        "me.com",
+        "proton.me",
+        "protonmail.com",
+        "aol.com",
+        "mail.com",
+        "gmx.com",
+        "yandex.com",
+    }
+)
+"""Shared mailbox providers: blocking one would cut off everyone who uses it."""
+
+
+class CollectionEmailConfig(RuleConfig):
+    severity: Severity = "high"
+    min_terms: int = Field(default=2, ge=1)
+    domain_senders: int = Field(default=3, ge=2)
+    domain_window: Duration = timedelta(days=7)
+    window: Duration = timedelta(hours=24)
+    """Suppression: later letters of the same sender within this window update one alert."""
+    block_for: Duration = timedelta(days=90)
+    """How long a requested block should last (the action's ``expires_at``)."""
+
+
+class CollectionEmail(Detector[CollectionEmailConfig]):
+    """Fires on outside mail with ``min_terms`` collection terms in subject and body."""
+
+    rule_id = "harassment.collection_email"
+    category = "harassment"
+    family = "mail"
+    config_model = CollectionEmailConfig
+
+    def observe(self, item: Routed, state: State) -> Finding | None:
+        event = item.event
+        if not isinstance(event, MailReceivedEvent):
+            return None
+        domain = item.key
+        if domain_in(domain, self.policy.company.allow_mail_domains):
+            return None
+        terms, sentences = collection_terms(outside_party_text(event))
+        if len(terms) < self.config.min_terms:
+            return None
+        sender, ts = event.data.from_address, event.timestamp
+        actions = [
+            ActionRequest(
+                "block_sender", sender, f"collection e-mail ({', '.join(terms)})", self.config.block_for
+            )
+        ]
+        width = self.config.domain_window.total_seconds()
+        key = self.state_key(domain)
+        log = state.get(key) or []
+        insert(log, [ts, event.uid, sender])
+        log = prune(log, log[-1][0] - width - ALLOWED_LATENESS)
+        state[key] = log
+        senders = sorted({e[2] for e in log if abs(e[0] - ts) <= width})
+        free_mail = domain in FREE_MAIL_DOMAINS
+        if len(senders) >= self.config.domain_senders and not free_mail:
+            actions.append(
+                ActionRequest(
+                    "block_domain",
+                    domain,
+                    f"{len(senders)} senders of {domain} sent collection e-mail within "
+                    f"{format_duration(self.config.domain_window)}",
+                    self.config.block_for,
+                )
+            )
+        return Finding(
+            subject=Subject(kind="mail_sender", id=sender),
+            severity=self.config.severity,
+            evidence=[(ts, event.uid)],
+            trigger_ts=ts,
+            summary=f"Collection e-mail from {sender}: {event.data.subject[:60]}",
+            details={
+                "sender": sender,
+                "domain": domain,
+                "free_mail": free_mail,
+                "terms": terms,
+                "sentences": sentences[:5],
+                "domain_senders": senders,
+                "min_terms": self.config.min_terms,
+            },
+            employee_ids=sorted(set(event.data.recipient_employee_ids)),
+            actions=actions,
+        )
