@@ -138,3 +138,73 @@ def office(n: int) -> str:
 
 def mobile(n: int) -> str:
     return f"+86138{n:08d}"
+
+
+def contact(
+    employee_id: str,
+    phone: str,
+    when: datetime,
+    *,
+    relation: str = "friend",
+    action: str = "added",
+    **extra: Any,
+) -> dict[str, Any]:
+    data = {
+        "employee_id": employee_id,
+        "contact_name": "c",
+        "contact_phone": phone,
+        "relation": relation,
+        "action": action,
+        **extra,
+    }
+    return envelope("hr.emergency_contact.changed", data, when, source="hris/test")
+
+
+def mail(
+    sender: str,
+    when: datetime,
+    subject: str,
+    body: str,
+    *,
+    to: str = "e1@acme.example.cn",
+    employees: tuple[str, ...] = ("E1",),
+) -> dict[str, Any]:
+    data = {
+        "message_id": f"<m{next(_ids)}@x>",
+        "from_address": sender,
+        "to": [to],
+        "cc": [],
+        "subject": subject,
+        "body_text": body,
+        "recipient_employee_ids": list(employees),
+    }
+    return envelope("mail.message.received", data, when, source="mailgw/test")
+
+
+def agent_call(
+    debtor_id: str,
+    when: datetime,
+    agent_lines: list[str],
+    *,
+    role: str = "debtor",
+    customer_lines: list[str] = (),
+    answered: bool = True,
+    callee: str = "+8613900000001",
+    agent: str = "A1",
+    case_id: str | None = None,
+) -> dict[str, Any]:
+    """A collection call with a transcript: agent lines, then customer lines."""
+    turns = [{"speaker": "agent", "text": t, "start_s": 2.0 * i} for i, t in enumerate(agent_lines)]
+    turns += [{"speaker": "customer", "text": t, "start_s": 50.0 + i} for i, t in enumerate(customer_lines)]
+    event = collection_call(
+        debtor_id,
+        when,
+        agent=agent,
+        role=role,
+        callee=callee,
+        answered=answered,
+        transcript=turns if answered else None,
+    )
+    if case_id:
+        event["data"]["collection"]["case_id"] = case_id
+    return event

@@ -10,7 +10,7 @@ import pytest
 
 from detectors import load_policy
 from streams.backtest import run_backtest
-from tests.factories import at, call, collection_call, employee, sms
+from tests.factories import at, call, collection_call, employee, mail, sms
 from tests.fixtures.brokers import consume_all, produce
 from tests.fixtures.workers import WorkerProcess
 
@@ -80,6 +80,35 @@ def test_events_become_alerts_in_clickhouse_and_on_the_alerts_topic(worker):
     }
     assert published[blast["alert_id"]]["rule_id"] == "harassment.contact_blast"
     assert published[quiet["alert_id"]]["subject"] == {"kind": "debtor", "id": debtor}
+
+
+def test_sms_blast_and_collection_email_give_alerts_and_a_block_action(worker):
+    tag = uuid.uuid4().hex[:8]
+    staff = [employee(f"E-m-{tag}-{i}", unique_phone("2160"[:3]), unique_phone("138")) for i in range(3)]
+    number = unique_phone()
+    texts = [
+        sms(number, e["data"]["mobile_phone"], at(i), "你同事网贷逾期了，请转告他尽快还款")
+        for i, e in enumerate(staff)
+    ]
+    sender = f"notice@agency-{tag}.example"
+    letter = mail(
+        sender, at(4), "催收函", "您的同事欠款逾期未还，请转告其结清欠款。", employees=(f"E-m-{tag}-0",)
+    )
+    send(worker, [*staff, *texts, letter])
+    worker.wait_for(lambda: alert_for(worker, "harassment.contact_blast", number), what="SMS blast alert")
+    worker.wait_for(lambda: alert_for(worker, "harassment.collection_content", number), what="content alert")
+    email = worker.wait_for(
+        lambda: alert_for(worker, "harassment.collection_email", sender), what="e-mail alert"
+    )
+
+    def action():
+        records = consume_all(worker.broker.bootstrap, worker.topic("actions"), timeout=2)
+        found = [orjson.loads(v) for _, v in records if orjson.loads(v)["target"] == sender]
+        return found[0] if found else None
+
+    request = worker.wait_for(action, what="block_sender action")
+    assert request["kind"] == "block_sender" and request["alert_id"] == email["alert_id"]
+    assert worker.metric("cm_actions_total", kind="block_sender") >= 1
 
 
 def test_bad_input_goes_to_the_deadletter_topic_and_the_stream_goes_on(worker):

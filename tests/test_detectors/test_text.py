@@ -1,0 +1,86 @@
+import time
+
+import pytest
+
+from detectors.text import TextMatcher, default_matcher, normalize
+from detectors.text.matcher import find_amounts
+
+
+@pytest.mark.parametrize(
+    "text, term",
+    [
+        ("坐 牢", "坐牢"),
+        ("坐-牢", "坐牢"),
+        ("骗-子", "骗子"),
+        ("老賴", "老赖"),
+        ("ＰＯＬＩＣＥ", "police"),
+        ("後果自負", "后果自负"),
+        ("爆\u3000通\u3000讯\u3000录", "爆通讯录"),
+        ("Go To Jail!", "go to jail"),
+    ],
+)
+def test_evasions_are_normalised_away(text, term):
+    assert term in {m.term for m in default_matcher().find(text)}
+
+
+def test_matches_report_category_term_position_and_sentence():
+    text = "您好。你这个老賴，再不还钱就让你坐牢！谢谢"
+    found = {m.term: m for m in default_matcher().find(text)}
+    assert found["老赖"].category == "insult"
+    assert text[found["老赖"].start : found["老赖"].end] == "老賴"
+    assert found["坐牢"].sentence == "你这个老賴，再不还钱就让你坐牢！"
+    assert found["还钱"].category == "collection"
+
+
+def test_a_lawful_context_allows_the_sentence_without_dropping_the_term():
+    assert not default_matcher().find("如果一直不还，我们将依法向法院起诉。", frozenset({"impersonation"}))
+    assert default_matcher().find("我是法院的，你被起诉了", frozenset({"impersonation"}))
+
+
+def test_categories_can_be_selected():
+    assert {m.category for m in default_matcher().find("老赖快还款", frozenset({"collection"}))} == {
+        "collection"
+    }
+
+
+def test_custom_lexicons_and_exclusions():
+    matcher = TextMatcher({"threat": [("上门", ("上门服务",))]})
+    assert [m.term for m in matcher.find("明天上门找你")] == ["上门"]
+    assert matcher.find("我们提供上门服务") == []
+
+
+def test_normalisation_keeps_a_map_to_the_original():
+    norm = normalize("Ａ，b 坐-牢")
+    assert norm.text == "ab坐牢"
+    assert [norm.origin[i] for i in range(4)] == [0, 2, 4, 6]
+
+
+@pytest.mark.parametrize(
+    "text, found",
+    [
+        ("他欠款5000元", True),
+        ("一共两万块", True),
+        ("¥3,200", True),
+        ("五千块钱", True),
+        ("工号A100", False),
+        ("请回电话", False),
+    ],
+)
+def test_amounts_in_digits_or_chinese_numerals(text, found):
+    assert bool(find_amounts(text)) is found
+
+
+def test_throughput_is_reported(capsys):
+    turns = [
+        "您好，我是华信资产管理有限公司的催收专员，工号A100，本次通话将被录音。",
+        "你再不还钱就让你坐牢！",
+        "请您尽快结清本金，避免产生更多罚息。",
+        "能不能少还一点？",
+    ] * 500
+    matcher = default_matcher()
+    started = time.perf_counter()
+    for turn in turns:
+        matcher.find(turn)
+    rate = len(turns) / (time.perf_counter() - started)
+    print(f"text engine: {rate:,.0f} turns/s")
+    assert rate > 1000
