@@ -49,17 +49,17 @@ class AlertBook:
         key = f"alert|{detector.rule_id}|{subject.kind}:{subject.id}"
         book = state.get(key)
         width = detector.suppression.total_seconds()
+        first = min(ts for ts, _ in finding.evidence)
+        last = max(ts for ts, _ in finding.evidence)
         if finding.window is not None:
             start, until = finding.window
             same = book is not None and book["start"] == start
-        else:
+        else:  # anchored on the earliest evidence, which does not depend on arrival order
             same = book is not None and book["start"] - width <= finding.trigger_ts < book["until"]
-            start, until = finding.trigger_ts, finding.trigger_ts + width
+            start, until = first, first + width
         evidence = {uid: ts for ts, uid in book["evidence"]} if same and book else {}
         before = dict(evidence)
         evidence.update((uid, ts) for ts, uid in finding.evidence)
-        first = min(ts for ts, _ in finding.evidence)
-        last = max(ts for ts, _ in finding.evidence)
         if same and book:
             severity = max(book["severity"], finding.severity, key=SEVERITY_RANK.__getitem__)
             if evidence == before and severity == book["severity"]:

@@ -65,3 +65,10 @@ def local_quarter_window(ts: float, tz: ZoneInfo) -> tuple[float, float]:
     start = date(day.year, first_month, 1)
     end = date(day.year + (first_month == 10), (first_month + 2) % 12 + 1, 1)
     return local_midnight(start, tz), local_midnight(end, tz)
+
+
+def month_window(day: date, tz: ZoneInfo) -> tuple[float, float]:
+    """POSIX (start, end) of the local calendar month of ``day``."""
+    start = date(day.year, day.month, 1)
+    end = date(day.year + (day.month == 12), day.month % 12 + 1, 1)
+    return local_midnight(start, tz), local_midnight(end, tz)

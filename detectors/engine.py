@@ -4,18 +4,24 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, MutableMapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from detectors.alerting import AlertBook, wall_clock
-from detectors.base import Detector, Routed, State
+from detectors.base import Detector, Finding, Routed, State
 from detectors.directory import Directory
+from detectors.distress.risk_score import RiskScore, Signal
 from detectors.policy import Policy
+from detectors.privacy import SENSITIVE_CATEGORIES, Pseudonymizer, PseudonymRecord
 from detectors.registry import DETECTORS
 from detectors.routing import resolve, route
 from detectors.windows import ALLOWED_LATENESS
-from events import Action, Alert, Event
+from events import Action, Alert, Event, Subject
 from events.models import EmergencyContactChangedEvent, EmployeeUpsertedEvent
+
+Output = Alert | Action | PseudonymRecord
+"""What processing yields: alerts, IT action requests, and rows of the restricted pseudonym table."""
 
 DEDUP_MARGIN = timedelta(days=1)
 """How much longer than a family's longest window an event id is remembered."""
@@ -34,8 +40,10 @@ class Engine:
         policy: Policy,
         directory_store: MutableMapping[str, Any] | None = None,
         clock: Callable[[], datetime] = wall_clock,
+        pseudonymizer: Pseudonymizer | None = None,
     ) -> None:
         self.policy = policy
+        self.pseudonymizer = pseudonymizer
         self.directory = Directory({} if directory_store is None else directory_store, policy)
         self.book = AlertBook(policy.policy_version, clock)
         self.detectors: dict[str, list[Detector[Any]]] = defaultdict(list)
@@ -43,6 +51,8 @@ class Engine:
             if policy.enabled(rule_id):
                 for cls in classes:
                     self.detectors[cls.family].append(cls(policy.rules[rule_id], policy, self.directory))
+        risk = self.detectors.pop("risk", [])
+        self.risk: RiskScore | None = risk[0] if risk else None  # type: ignore[assignment]
         self.families = frozenset(self.detectors)
         self._dedup_horizon = {
             family: max(d.suppression for d in detectors) + DEDUP_MARGIN
@@ -60,7 +70,7 @@ class Engine:
         """The keyed copies of ``event`` that some enabled detector wants."""
         return route(event, self.directory, self.families)
 
-    def process(self, item: Routed, state: State) -> list[Alert | Action]:
+    def process(self, item: Routed, state: State) -> list[Output]:
         """Run the detectors of ``item.family`` on it; a duplicate ``(source, id)`` is skipped.
 
         Returns new or updated alerts, each followed by the IT actions it requests.
@@ -68,22 +78,58 @@ class Engine:
         if self._is_duplicate(item, state):
             return []
         item = resolve(item, self.directory)
-        out: list[Alert | Action] = []
+        out: list[Output] = []
         for detector in self.detectors[item.family]:
             findings = detector.observe(item, state)
             if findings is None:
                 continue
             for finding in findings if isinstance(findings, list) else [findings]:
-                alert = self.book.record(detector, finding, state)
-                if alert is not None:
-                    out.append(alert)
-                    out.extend(self.book.actions(alert, finding, state))
+                out.extend(self._publish(detector, finding, state))
         return out
 
-    def run(self, event: Event, state: State) -> list[Alert | Action]:
-        """Reference update, routing and detection of one event in one process."""
+    def _publish(self, detector: Detector[Any], finding: Finding, state: State) -> list[Output]:
+        """Record the finding as an alert (pseudonymised if sensitive) with its actions."""
+        mapping: list[PseudonymRecord] = []
+        if self.pseudonymizer and detector.category in SENSITIVE_CATEGORIES:
+            finding, mapping = self._pseudonymise(finding)
+        alert = self.book.record(detector, finding, state)
+        if alert is None:
+            return []
+        return [alert, *mapping, *self.book.actions(alert, finding, state)]
+
+    def _pseudonymise(self, finding: Finding) -> tuple[Finding, list[PseudonymRecord]]:
+        """The finding with every employee id replaced by its pseudonym, and the mapping rows."""
+        assert self.pseudonymizer is not None  # noqa: S101 - checked by the caller
+        subject = finding.subject
+        people = {*finding.employee_ids, *([subject.id] if subject.kind == "employee" else [])}
+        names = {e: self.pseudonymizer.pseudonym(e) for e in people}
+        if subject.kind == "employee":
+            subject = Subject(kind="employee", id=names[subject.id])
+        hidden = replace(
+            finding, subject=subject, employee_ids=sorted(names[e] for e in finding.employee_ids)
+        )
+        return hidden, [PseudonymRecord(p, e) for e, p in sorted(names.items())]
+
+    def signals(self, outputs: list[Output]) -> list[Signal]:
+        """The alerts among ``outputs`` that feed the risk score (worker: sent on, keyed by employee)."""
+        if self.risk is None:
+            return []
+        return [Signal.from_alert(o) for o in outputs if isinstance(o, Alert) and self.risk.wants(o)]
+
+    def process_signal(self, signal: Signal, state: State) -> list[Output]:
+        """Update the employee's risk score with one signal (state keyed by the employee)."""
+        if self.risk is None:
+            return []
+        finding = self.risk.observe_signal(signal, state)
+        return self._publish(self.risk, finding, state) if finding else []
+
+    def run(self, event: Event, state: State) -> list[Output]:
+        """Reference update, routing, detection and risk scoring of one event in one process."""
         self.observe_reference(event)
-        return [alert for item in self.route(event) for alert in self.process(item, state)]
+        out = [output for item in self.route(event) for output in self.process(item, state)]
+        for signal in self.signals(out):
+            out.extend(self.process_signal(signal, state))
+        return out
 
     def _is_duplicate(self, item: Routed, state: State) -> bool:
         key = f"seen|{item.family}|{item.key}"

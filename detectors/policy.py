@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -19,6 +20,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from detectors.base import RuleConfig
+from detectors.durations import Duration
 from detectors.exceptions import PolicyError
 from detectors.registry import CATALOGUE, DETECTORS
 from events.phones import normalize_phone
@@ -40,6 +42,17 @@ class Company(BaseModel):
     collector_mail_domains: list[str] = Field(default_factory=list)
 
 
+class Privacy(BaseModel):
+    """The ``privacy:`` section: whether the sensitive distress family runs, and its retention."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    distress: bool = True
+    """False for a company without a legal basis to process distress signals (PIPL Art. 13, 28)."""
+    distress_retention: Duration = timedelta(days=180)
+    """How long distress alerts are kept (ClickHouse TTL)."""
+
+
 class _PolicyFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -47,13 +60,8 @@ class _PolicyFile(BaseModel):
     timezone: str = "Asia/Shanghai"
     jurisdiction: Jurisdiction = "cn"
     company: Company = Field(default_factory=Company)
+    privacy: Privacy = Field(default_factory=Privacy)
     rules: dict[str, Any] = Field(default_factory=dict)
-
-
-class _OpenRuleConfig(RuleConfig):
-    """Config of a catalogue rule that has no detector in this build: keys kept, not checked."""
-
-    model_config = ConfigDict(extra="allow", frozen=True)
 
 
 @dataclass(frozen=True)
@@ -66,13 +74,16 @@ class Policy:
     company: Company
     rules: Mapping[str, RuleConfig]
     policy_version: str
+    privacy: Privacy = field(default_factory=Privacy)
     region: str = "CN"
     switchboard: frozenset[str] = frozenset()
     allow_numbers: frozenset[str] = frozenset()
 
     def enabled(self, rule_id: str) -> bool:
-        """Whether ``rule_id`` is switched on."""
+        """Whether ``rule_id`` is switched on (the distress family also needs ``privacy.distress``)."""
         config = self.rules.get(rule_id)
+        if CATALOGUE.get(rule_id) == "distress" and not self.privacy.distress:
+            return False
         return bool(config and config.enabled)
 
 
@@ -104,11 +115,10 @@ def _rule_configs(raw_rules: Any, jurisdiction: str, problems: list[str]) -> dic
         if not isinstance(user, dict):
             problems.append(f"rules.{rule_id}: expected a mapping of settings")
             continue
-        detector = DETECTORS[rule_id][0] if rule_id in DETECTORS else None
-        model = detector.config_model if detector else _OpenRuleConfig
-        defaults = dict(detector.pack_defaults.get(jurisdiction, {})) if detector else {}
+        detector = DETECTORS[rule_id][0]
+        defaults = dict(detector.pack_defaults.get(jurisdiction, {}))
         try:
-            configs[rule_id] = model.model_validate({**defaults, **user})
+            configs[rule_id] = detector.config_model.model_validate({**defaults, **user})
         except ValidationError as error:
             problems.extend(_errors(f"rules.{rule_id}", error))
     return configs
@@ -167,6 +177,7 @@ def policy_from_mapping(data: Any, source: str = "<policy>", region: str = "CN")
         company=parsed.company,
         rules=rules,
         policy_version=f"{parsed.version}-{_fingerprint(effective)}",
+        privacy=parsed.privacy,
         region=region,
         switchboard=switchboard,
         allow_numbers=allow,

@@ -14,6 +14,13 @@ from detectors.contacts.colleague_as_emergency_contact import (
     OfficeNumberAsContact,
 )
 from detectors.contacts.frequent_changes import FrequentChanges
+from detectors.distress.frequent_leave import FrequentLeave
+from detectors.distress.frequent_small_claims import FrequentSmallClaims
+from detectors.distress.risk_score import RiskScore
+from detectors.expense.cohort_outlier import CohortOutlier
+from detectors.expense.duplicate_claim import DuplicateClaim
+from detectors.expense.near_limit_cluster import NearLimitCluster
+from detectors.expense.split_claims import SplitClaims
 from detectors.harassment.collection_content import CollectionContent
 from detectors.harassment.collection_email import CollectionEmail
 from detectors.harassment.contact_blast import ContactBlast
@@ -68,11 +75,17 @@ _CLASSES: tuple[type[Detector], ...] = (
     ThirdPartyContactWithoutCause,
     ProhibitedLanguage,
     MissingIdentification,
+    FrequentSmallClaims,
+    FrequentLeave,
+    RiskScore,
+    SplitClaims,
+    DuplicateClaim,
+    NearLimitCluster,
+    CohortOutlier,
 )
 
 DETECTORS: dict[str, tuple[type[Detector], ...]] = {}
 """Rule id -> its detector classes (one per key family it watches; the first owns the config).
-A catalogue rule without a detector is accepted in a policy (so a policy written for a
-later build still loads) but never fires."""
+Every rule of the catalogue has one."""
 for _cls in _CLASSES:
     DETECTORS[_cls.rule_id] = (*DETECTORS.get(_cls.rule_id, ()), _cls)

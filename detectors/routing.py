@@ -9,6 +9,8 @@ and may consult the company directory; the detectors then only see the routed ev
 | ``conduct`` | the debtor | a collection agency's own calls and SMS (``collection`` block) |
 | ``contacts`` | the employee | ``hr.emergency_contact.changed`` |
 | ``mail`` | the sender's domain | mail from outside the company's own domains |
+| ``employee`` | the employee | expense claims and leave records |
+| ``cohort`` | the employee's role | expense claims (monthly totals per role) |
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from events import Event
 from events.models import (
     CallCompletedEvent,
     EmergencyContactChangedEvent,
+    LeaveRecordedEvent,
     MailReceivedEvent,
+    ReimbursementSubmittedEvent,
     SmsDeliveredEvent,
 )
 
@@ -31,6 +35,8 @@ HARASSMENT = "harassment"
 CONDUCT = "conduct"
 CONTACTS = "contacts"
 MAIL = "mail"
+EMPLOYEE = "employee"
+COHORT = "cohort"
 
 
 def route(event: Event, directory: Directory, families: frozenset[str]) -> list[Routed]:
@@ -91,7 +97,28 @@ def _mail(event: Event, directory: Directory) -> Routed | None:
     return Routed(MAIL, domain, event)
 
 
-_ROUTERS = {HARASSMENT: _harassment, CONDUCT: _conduct, CONTACTS: _contacts, MAIL: _mail}
+def _employee(event: Event, directory: Directory) -> Routed | None:
+    if isinstance(event, ReimbursementSubmittedEvent | LeaveRecordedEvent):
+        return Routed(EMPLOYEE, event.data.employee_id, event)
+    return None
+
+
+def _cohort(event: Event, directory: Directory) -> Routed | None:
+    if not isinstance(event, ReimbursementSubmittedEvent):
+        return None
+    record = directory.employee(event.data.employee_id)
+    role = record.get("role") if record else None
+    return Routed(COHORT, role, event, {"employee_id": event.data.employee_id}) if role else None
+
+
+_ROUTERS = {
+    HARASSMENT: _harassment,
+    CONDUCT: _conduct,
+    CONTACTS: _contacts,
+    MAIL: _mail,
+    EMPLOYEE: _employee,
+    COHORT: _cohort,
+}
 
 
 def resolve(item: Routed, directory: Directory) -> Routed:

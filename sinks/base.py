@@ -28,6 +28,9 @@ class Sink(ABC):
     def flush(self) -> int:
         """Write the buffer; return rows written. Raises SinkError and keeps the buffer on failure."""
 
+    def add_pseudonym(self, pseudonym: str, employee_id: str) -> None:  # noqa: B027 - optional hook
+        """Buffer a row of the restricted pseudonym mapping; sinks without one ignore it."""
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections. The default does nothing."""
 

@@ -88,13 +88,21 @@ class ClickHouseSink(Sink):
 
     name = "clickhouse"
 
-    def __init__(self, url: str, alert_ttl_days: int = 730, retries: int = 5, backoff: float = 0.2) -> None:
+    def __init__(
+        self,
+        url: str,
+        alert_ttl_days: int = 730,
+        distress_ttl_days: int = 180,
+        retries: int = 5,
+        backoff: float = 0.2,
+    ) -> None:
         import clickhouse_connect  # heavy import, only where a sink is built
 
         dsn, self.database = _split_url(url)
         self.retries = retries
         self.backoff = backoff
         self._rows: list[list[Any]] = []
+        self._pseudonyms: dict[str, str] = {}
         self._lock = threading.Lock()
         if dsn.startswith("chdb:"):
             Path(urlparse(dsn).path).mkdir(parents=True, exist_ok=True)
@@ -102,35 +110,52 @@ class ClickHouseSink(Sink):
             self.client = clickhouse_connect.get_client(dsn=dsn)
         except Exception as error:
             raise SinkError(f"cannot open ClickHouse at {urlparse(dsn).scheme}://…: {error}") from error
-        self.apply_ddl(alert_ttl_days)
+        self.apply_ddl(alert_ttl_days, distress_ttl_days)
 
-    def apply_ddl(self, alert_ttl_days: int) -> None:
+    def apply_ddl(self, alert_ttl_days: int, distress_ttl_days: int = 180) -> None:
         """Create the database and tables if missing (idempotent)."""
         with self._lock:
             self.client.command(f"CREATE DATABASE IF NOT EXISTS {self.database}")
             for path in sorted(DDL_DIR.glob("*.sql")):
                 statement = path.read_text(encoding="utf-8").format(
-                    database=self.database, alert_ttl_days=int(alert_ttl_days)
+                    database=self.database,
+                    alert_ttl_days=int(alert_ttl_days),
+                    distress_ttl_days=int(distress_ttl_days),
                 )
                 self.client.command(statement)
 
     def add(self, alert: Alert) -> None:
         self._rows.append(alert_row(alert))
 
+    def add_pseudonym(self, pseudonym: str, employee_id: str) -> None:
+        """Buffer one row of the restricted pseudonym table (written with the next flush)."""
+        self._pseudonyms[pseudonym] = employee_id
+
     @property
     def pending(self) -> int:
-        return len(self._rows)
+        return len(self._rows) + len(self._pseudonyms)
 
     def flush(self) -> int:
         """Insert the buffer, retrying with exponential backoff; keep it if every try fails."""
         rows = self._rows[:]  # add() may append meanwhile (the worker flushes in a thread)
-        if not rows:
+        mapping = list(self._pseudonyms.items())
+        if not rows and not mapping:
             return 0
         delay = self.backoff
         for attempt in range(1, self.retries + 1):
             try:
                 with self._lock:
-                    self.client.insert(f"{self.database}.alerts", rows, column_names=COLUMNS)
+                    if mapping:
+                        self.client.insert(
+                            f"{self.database}.employee_pseudonyms",
+                            mapping,
+                            column_names=["pseudonym", "employee_id"],
+                        )
+                        for pseudonym, _ in mapping:
+                            self._pseudonyms.pop(pseudonym, None)
+                        mapping = []
+                    if rows:
+                        self.client.insert(f"{self.database}.alerts", rows, column_names=COLUMNS)
             except Exception as error:
                 log.warning("ClickHouse insert of %d rows failed (try %d): %s", len(rows), attempt, error)
                 if attempt == self.retries:
@@ -162,6 +187,16 @@ class ClickHouseSink(Sink):
                 record[key] = record[key].isoformat() + "Z"
             out.append(record)
         return out
+
+    def employee_for(self, pseudonym: str) -> str | None:
+        """The restricted lookup (HR role): which employee a pseudonym stands for."""
+        with self._lock:
+            result = self.client.query(
+                f"SELECT employee_id FROM {self.database}.employee_pseudonyms FINAL "  # noqa: S608
+                "WHERE pseudonym = {p:String}",
+                parameters={"p": pseudonym},
+            )
+        return result.result_rows[0][0] if result.result_rows else None
 
     def count_by_rule(self) -> dict[str, int]:
         """Distinct alerts per rule id."""

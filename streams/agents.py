@@ -18,6 +18,8 @@ import orjson
 
 from detectors import Engine
 from detectors.base import Routed
+from detectors.distress.risk_score import Signal
+from detectors.privacy import PseudonymRecord
 from events import Alert, ParseContext, Rejection, parse_event_dict
 from sinks import metrics
 from sinks.base import Sink
@@ -27,6 +29,8 @@ from streams.tables import PipelineTables
 from streams.topics import PipelineTopics
 
 log = logging.getLogger(__name__)
+RISK = "risk"
+"""Keyed-topic family of risk-score signals (alerts about an employee, keyed by employee)."""
 
 
 class Pipeline:
@@ -94,15 +98,25 @@ class Pipeline:
             if isinstance(parsed, Rejection):  # validated on the way in; only a changed policy region can
                 log.warning("keyed event no longer valid: %s", parsed.message)
                 continue
-            item = Routed(message["family"], message["key"], parsed, message["facts"])
             started = time.perf_counter()
-            outputs = self.engine.process(item, state)
-            metrics.DETECTOR_SECONDS.labels(item.family).observe(time.perf_counter() - started)
+            if message["family"] == RISK:
+                outputs = self.engine.process_signal(Signal.from_dict(message["signal"]), state)
+            else:
+                item = Routed(message["family"], message["key"], parsed, message["facts"])
+                outputs = self.engine.process(item, state)
+                for signal in self.engine.signals(outputs):  # the risk score is keyed by employee
+                    value = orjson.dumps(
+                        {"family": RISK, "signal": signal.as_dict(), "event": message["event"]}
+                    )
+                    await self.topics.keyed.send(key=signal.employee_id.encode(), value=value)
+            metrics.DETECTOR_SECONDS.labels(message["family"]).observe(time.perf_counter() - started)
             for output in outputs:
                 if isinstance(output, Alert):
                     metrics.ALERTS.labels(output.rule_id, output.severity).inc()
                     key, payload = alert_record(output)
                     await self.topics.alerts.send(key=key, value=payload)
+                elif isinstance(output, PseudonymRecord):  # restricted: straight to the store, never a topic
+                    self.sink.add_pseudonym(output.pseudonym, output.employee_id)
                 else:
                     metrics.ACTIONS.labels(output.kind).inc()
                     key, payload = action_record(output)

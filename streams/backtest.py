@@ -10,6 +10,7 @@ from pathlib import Path
 import orjson
 
 from detectors import Engine, Policy
+from detectors.privacy import Pseudonymizer
 from events import Action, Alert, Event, ParseContext, Rejection, parse_event
 
 
@@ -51,6 +52,7 @@ def run_backtest(
     path: Path,
     policy: Policy,
     on_progress: Callable[[int, int], None] | None = None,
+    pseudonymizer: Pseudonymizer | None = None,
 ) -> BacktestReport:
     """Run the detectors over ``path``; raise OSError when it cannot be read."""
     report = BacktestReport()
@@ -58,13 +60,13 @@ def run_backtest(
         events = read_events(handle, ParseContext(region=policy.region), report)
     events.sort(key=lambda item: (item[0], item[1]))
     report.events = len(events)
-    engine = Engine(policy)
+    engine = Engine(policy, pseudonymizer=pseudonymizer)
     state: dict = {}
     for index, (_, _, event) in enumerate(events, start=1):
         for output in engine.run(event, state):
             if isinstance(output, Alert):
                 report.alerts[output.alert_id] = output
-            else:
+            elif isinstance(output, Action):
                 report.actions.setdefault(output.action_id, output)
         if on_progress and index % 1000 == 0:
             on_progress(index, len(events))

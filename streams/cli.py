@@ -69,16 +69,17 @@ def backtest(
 
     settings = _settings(policy=policy)
     loaded = _policy(settings.policy, settings.phone_region)
+    hidden = settings.pseudonymizer()  # distress ids in clear unless CM_PSEUDONYM_KEY is set
     started = time.perf_counter()
     try:
         if err.is_terminal:
             with Progress(console=err, transient=True) as bar:
                 task = bar.add_task("detecting", total=None)
                 report = run_backtest(
-                    events, loaded, lambda done, total: bar.update(task, completed=done, total=total)
+                    events, loaded, lambda done, total: bar.update(task, completed=done, total=total), hidden
                 )
         else:
-            report = run_backtest(events, loaded)
+            report = run_backtest(events, loaded, pseudonymizer=hidden)
     except OSError as error:
         err.print(f"[red]cannot read {events}: {error.strerror or error}[/red]")
         raise typer.Exit(2) from error

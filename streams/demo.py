@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -32,6 +33,8 @@ def _start_worker(settings: Settings, broker_url: str, port: int) -> subprocess.
         "CM_DATA_DIR": str(settings.data_dir),
         "CM_WEB_PORT": str(port),
         "CM_POLICY": str(settings.policy or DEMO_POLICY),
+        # demo only: a fresh pseudonym key per run (production sets its own secret)
+        "CM_PSEUDONYM_KEY": os.environ.get("CM_PSEUDONYM_KEY") or secrets.token_hex(32),
     }
     log = (settings.data_dir / "worker.log").open("ab")
     return subprocess.Popen(

@@ -1,4 +1,7 @@
-"""Score alerts against the simulator's ``cmlabel`` ground truth (recall and precision per rule)."""
+"""Score alerts against the simulator's ``cmlabel`` ground truth (recall and precision per rule).
+
+``cmlabel`` holds one or more comma-separated labels ``<rule_id>#<case>``.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
+from detectors.distress.risk_score import SIGNAL_RULES
 
 
 @dataclass
@@ -28,20 +33,27 @@ class RuleScore:
 
 def score(events: Iterable[dict[str, Any]], alerts: Iterable[dict[str, Any]]) -> dict[str, RuleScore]:
     """Per rule: which labelled cases some alert of that rule points at, and which alerts are real."""
-    labels: dict[str, str] = {}
+    labels: dict[str, set[str]] = {}
     scores: dict[str, RuleScore] = defaultdict(RuleScore)
     for event in events:
-        label = event.get("cmlabel")
-        if label:
-            labels[f"{event['source']}/{event['id']}"] = label
+        for label in filter(None, str(event.get("cmlabel") or "").split(",")):
+            labels.setdefault(f"{event['source']}/{event['id']}", set()).add(label)
             if not label.startswith("near_miss:"):
                 scores[label.split("#", 1)[0]].cases.add(label)
     for alert in alerts:
         rule = alert["rule_id"]
         result = scores[rule]
         result.alerts += 1
-        hits = {labels.get(uid, "") for uid in alert["event_ids"]}
+        hits = {label for uid in alert["event_ids"] for label in labels.get(uid, ())}
         matching = {label for label in hits if label.split("#", 1)[0] == rule}
         result.found |= matching
-        result.true_alerts += bool(matching)
+        result.true_alerts += bool(matching) or _composite_is_real(rule, hits)
     return dict(scores)
+
+
+def _composite_is_real(rule: str, hits: set[str]) -> bool:
+    """A risk score is right when its evidence holds real signals of two different rules."""
+    if rule != "distress.risk_score":
+        return False
+    rules = {label.split("#", 1)[0] for label in hits if not label.startswith("near_miss:")}
+    return len(rules & set(SIGNAL_RULES)) >= 2

@@ -7,6 +7,8 @@ from pathlib import Path
 from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from detectors.privacy import Pseudonymizer
+
 
 class Topics(BaseModel):
     """Topic names (events.md defaults); override e.g. with ``CM_TOPICS__CALLS=pbx.calls``."""
@@ -44,7 +46,17 @@ class Settings(BaseSettings):
     alert_ttl_days: int = Field(730, ge=1, description="how long alerts stay in ClickHouse")
     flush_interval: float = Field(0.5, gt=0, description="seconds between ClickHouse flushes")
     flush_rows: int = Field(2000, ge=1, description="rows that trigger an early flush")
+    pseudonym_key: SecretStr | None = Field(
+        None, description="HMAC key for distress pseudonyms; required by the worker while distress rules run"
+    )
     topics: Topics = Field(default_factory=Topics)
+
+    @field_validator("pseudonym_key")
+    @classmethod
+    def _key_length(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError("must be at least 16 characters (use e.g. `openssl rand -hex 32`)")
+        return value
 
     @field_validator("kafka_broker")
     @classmethod
@@ -57,6 +69,12 @@ class Settings(BaseSettings):
         if self.clickhouse_url is not None:
             return self.clickhouse_url.get_secret_value()
         return f"chdb://{(self.data_dir / 'clickhouse').resolve()}"
+
+    def pseudonymizer(self) -> Pseudonymizer | None:
+        """The pseudonymiser of ``pseudonym_key``, if one is set."""
+        if self.pseudonym_key is None:
+            return None
+        return Pseudonymizer(self.pseudonym_key.get_secret_value().encode())
 
     @property
     def broker_servers(self) -> str:

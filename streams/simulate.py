@@ -13,6 +13,7 @@ import heapq
 import itertools
 import random
 import time
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -56,7 +57,12 @@ ROLES = [
     "support",
     "hr",
 ]
-MERCHANTS = ["美团", "滴滴出行", "京东", "全家便利店", "星巴克", "中国国航", "如家酒店"]
+CLAIM_KINDS = {  # category: (lowest, highest amount, merchants)
+    "meals": (20, 200, ["美团", "星巴克", "全家便利店"]),
+    "taxi": (15, 120, ["滴滴出行"]),
+    "office": (30, 800, ["京东"]),
+    "travel": (300, 2400, ["中国国航", "如家酒店"]),
+}
 
 TOPIC_OF = {
     "hr": "hr.events",
@@ -98,7 +104,11 @@ class Simulator:
             {"debtor_id": f"D{9000 + i}", "case_id": f"K{9000 + i}", "phone": self._mobile()}
             for i in itertools.count()
         )
-        self._contact_pool = list(range(len(self.employees)))
+        self._money_staff = self.employees[-60:]  # money cases only: no background claims or leave
+        self._money_turn = itertools.cycle(self._money_staff)
+        self._claims_this_month: Counter[tuple[str, str]] = Counter()
+        self._leave_this_month: Counter[tuple[str, str]] = Counter()
+        self._contact_pool = list(range(len(self.employees) - len(self._money_staff)))
         self.rng.shuffle(self._contact_pool)
 
     # -- identities ----------------------------------------------------------------------
@@ -304,42 +314,31 @@ class Simulator:
                     "recipient_employee_ids": [emp["employee_id"]],
                 },
             )
-        for _ in range(120):
-            emp = rng.choice(self.employees)
-            yield self._event(
-                "finance.reimbursement.submitted",
-                "expense/acme",
+        background_staff = self.employees[: -len(self._money_staff)]
+        for _ in range(30):  # about five claims per employee a month, at most eight
+            emp = rng.choice(background_staff)
+            month_key = (emp["employee_id"], day.strftime("%Y-%m"))
+            if self._claims_this_month[month_key] >= 8:
+                continue
+            self._claims_this_month[month_key] += 1
+            category = rng.choice(["meals", "meals", "taxi", "taxi", "office", "travel"])
+            low, high, merchants = CLAIM_KINDS[category]
+            yield self._claim(
                 self._at(day, rng.uniform(9, 18)),
-                {
-                    "claim_id": f"C{next(self._seq)}",
-                    "employee_id": emp["employee_id"],
-                    "amount": f"{rng.uniform(20, 3000):.2f}",
-                    "currency": "CNY",
-                    "category": rng.choice(["meals", "taxi", "office", "travel"]),
-                    "merchant": rng.choice(MERCHANTS),
-                    "expense_date": day.isoformat(),
-                    "approval_limit": "5000",
-                    "receipt_no": f"R{next(self._seq)}",
-                },
-                emp["employee_id"],
+                emp,
+                f"{rng.uniform(low, high):.2f}",
+                rng.choice(merchants),
+                day,
+                category=category,
             )
-        for _ in range(8):
-            emp = rng.choice(self.employees)
+        for _ in range(4):  # leave: at most three days a month per employee
+            emp = rng.choice(background_staff)
             start = day + timedelta(days=rng.randrange(1, 20))
-            yield self._event(
-                "hr.leave.recorded",
-                "hris/acme",
-                self._at(day, 9),
-                {
-                    "employee_id": emp["employee_id"],
-                    "leave_id": f"L{next(self._seq)}",
-                    "leave_type": rng.choice(["annual", "sick", "personal"]),
-                    "start_date": start.isoformat(),
-                    "end_date": start.isoformat(),
-                    "days": 1,
-                },
-                emp["employee_id"],
-            )
+            month_key = (emp["employee_id"], start.strftime("%Y-%m"))
+            if self._leave_this_month[month_key] >= 3:
+                continue
+            self._leave_this_month[month_key] += 1
+            yield self._leave(self._at(day, 9), emp, start, 1)
         for debtor in rng.sample(self.debtors, 150):
             for _ in range(rng.choice([1, 1, 2])):
                 yield self._collection_call(self._at(day, rng.uniform(8.2, 21.5)), debtor)
@@ -424,6 +423,7 @@ class Simulator:
         yield from self._harassment_cases(day)
         yield from self._contact_cases(day)
         yield from self._conduct_cases(day)
+        yield from self._distress_cases(day)
         # near misses: two employees reached; four calls; 21:50 and 08:05 collection calls
         label = f"near_miss:harassment.contact_blast#{next(self._case)}"
         number = self._mobile()
@@ -448,7 +448,7 @@ class Simulator:
     def _fresh_employee(self) -> dict[str, Any]:
         """An employee no earlier contact-list case used (keeps cases apart)."""
         if not self._contact_pool:
-            self._contact_pool = list(range(len(self.employees)))
+            self._contact_pool = list(range(len(self.employees) - len(self._money_staff)))
         return self.employees[self._contact_pool.pop()]
 
     def _contact_change(
@@ -481,6 +481,138 @@ class Simulator:
             },
             label=label,
         )
+
+    def _claim(
+        self,
+        when: datetime,
+        emp: dict,
+        amount: str,
+        merchant: str,
+        expense_date: date,
+        label: str | None = None,
+        category: str = "meals",
+        receipt: str | None = None,
+    ) -> tuple:
+        return self._event(
+            "finance.reimbursement.submitted",
+            "expense/acme",
+            when,
+            {
+                "claim_id": f"C{next(self._seq)}",
+                "employee_id": emp["employee_id"],
+                "amount": amount,
+                "currency": "CNY",
+                "category": category,
+                "merchant": merchant,
+                "expense_date": expense_date.isoformat(),
+                "approval_limit": "5000",
+                "receipt_no": receipt or f"R{next(self._seq)}",
+            },
+            emp["employee_id"],
+            label,
+        )
+
+    def _leave(self, when: datetime, emp: dict, start: date, days: float, label: str | None = None) -> tuple:
+        return self._event(
+            "hr.leave.recorded",
+            "hris/acme",
+            when,
+            {
+                "employee_id": emp["employee_id"],
+                "leave_id": f"L{next(self._seq)}",
+                "leave_type": self.rng.choice(["annual", "sick", "personal"]),
+                "start_date": start.isoformat(),
+                "end_date": (start + timedelta(days=max(0, int(days) - 1))).isoformat(),
+                "days": days,
+            },
+            emp["employee_id"],
+            label,
+        )
+
+    def _distress_cases(self, day: date) -> Iterator[tuple]:
+        """One kind of money case a day, in turn, each with its near miss."""
+        rng, kind = self.rng, (day - self.start).days % 6
+        emp, other = next(self._money_turn), next(self._money_turn)
+        if kind == 0:  # eleven or more small claims this month; near miss: ten, and a 500.00 one
+            label = f"distress.frequent_small_claims#{next(self._case)}"
+            for k in range(rng.randint(11, 13)):
+                yield self._claim(
+                    self._at(day, 9 + k * 0.5), emp, f"{rng.uniform(20, 480):.2f}", "美团", day, label
+                )
+            label = f"near_miss:distress.frequent_small_claims#{next(self._case)}"
+            for k in range(10):
+                yield self._claim(
+                    self._at(day, 9 + k * 0.5), other, f"{rng.uniform(20, 480):.2f}", "美团", day, label
+                )
+            yield self._claim(self._at(day, 17), other, "500.00", "美团", day, label)
+        elif kind == 1:  # six leave days this month; near miss: exactly five
+            label = f"distress.frequent_leave#{next(self._case)}"
+            yield self._leave(self._at(day, 9), emp, day + timedelta(days=2), 3, label)
+            yield self._leave(self._at(day, 10), emp, day + timedelta(days=9), 3, label)
+            label = f"near_miss:distress.frequent_leave#{next(self._case)}"
+            yield self._leave(self._at(day, 9), other, day + timedelta(days=2), 2, label)
+            yield self._leave(self._at(day, 10), other, day + timedelta(days=9), 3, label)
+        elif kind == 2:  # one hotel bill split in two; near miss: the sum stays under the limit
+            label = f"expense.split_claims#{next(self._case)}"
+            for part in ("2800.00", "2600.00"):
+                yield self._claim(self._at(day, 19), emp, part, "如家酒店", day, label, "travel")
+            label = f"near_miss:expense.split_claims#{next(self._case)}"
+            for part in ("2400.00", "2500.00"):
+                yield self._claim(self._at(day, 19), other, part, "如家酒店", day, label, "travel")
+        elif kind == 3:  # the same receipt twice; near miss: same amount and merchant, other day
+            label = f"expense.duplicate_claim#{next(self._case)}"
+            receipt = f"R-dup-{next(self._seq)}"
+            yield self._claim(self._at(day, 10), emp, "356.00", "京东", day, label, "office", receipt)
+            yield self._claim(self._at(day, 15), emp, "356.00", "京东", day, label, "office", receipt)
+            label = f"near_miss:expense.duplicate_claim#{next(self._case)}"
+            yield self._claim(self._at(day, 10), other, "356.00", "京东", day, label, "office")
+            yield self._claim(
+                self._at(day, 15), other, "356.00", "京东", day + timedelta(days=1), label, "office"
+            )
+        elif kind == 4:  # three claims just under the limit; near miss: two
+            # three claims near the limit also make a cohort outlier, and so a risk score
+            label = (
+                f"expense.near_limit_cluster#{next(self._case)},expense.cohort_outlier#{next(self._case)},"
+                f"distress.risk_score#{next(self._case)}"
+            )
+            for k, merchant in enumerate(["中国国航", "如家酒店", "京东"]):
+                yield self._claim(
+                    self._at(day, 9 + k),
+                    emp,
+                    f"{rng.uniform(4550, 4990):.2f}",
+                    merchant,
+                    day + timedelta(days=k * 3),
+                    label,
+                    "travel",
+                )
+            label = f"near_miss:expense.near_limit_cluster#{next(self._case)}"
+            for k, merchant in enumerate(["中国国航", "京东"]):
+                yield self._claim(
+                    self._at(day, 9 + k),
+                    other,
+                    f"{rng.uniform(4550, 4990):.2f}",
+                    merchant,
+                    day + timedelta(days=k * 3),
+                    label,
+                    "travel",
+                )
+        else:  # two distress signals of different rules: the risk score
+            risk = f"distress.risk_score#{next(self._case)}"
+            label = f"distress.frequent_small_claims#{next(self._case)},{risk}"
+            for k in range(11):
+                yield self._claim(
+                    self._at(day, 9 + k * 0.5),
+                    emp,
+                    f"{rng.uniform(20, 300):.2f}",
+                    "滴滴出行",
+                    day,
+                    label,
+                    "taxi",
+                )
+            label = f"distress.frequent_leave#{next(self._case)},{risk}"
+            yield self._leave(self._at(day, 11), emp, day + timedelta(days=1), 6, label)
+            label = f"distress.frequent_leave#{next(self._case)}"  # near miss of the score: one signal alone
+            yield self._leave(self._at(day, 11), other, day + timedelta(days=1), 6, label)
 
     def _harassment_cases(self, day: date) -> Iterator[tuple]:
         rng = self.rng

@@ -20,10 +20,14 @@ log = logging.getLogger(__name__)
 def build_pipeline(settings: Settings, policy: Policy) -> Pipeline:
     """App, topics, tables, sink, agents and views for ``settings``."""
     app = create_app(settings)
-    sink = ClickHouseSink(settings.clickhouse_dsn, alert_ttl_days=settings.alert_ttl_days)
+    sink = ClickHouseSink(
+        settings.clickhouse_dsn,
+        alert_ttl_days=settings.alert_ttl_days,
+        distress_ttl_days=max(1, policy.privacy.distress_retention.days),
+    )
     pipeline = Pipeline(
         app,
-        Engine(policy),
+        Engine(policy, pseudonymizer=settings.pseudonymizer()),
         declare_topics(app, settings),
         declare_tables(app, settings),
         sink,

@@ -22,4 +22,5 @@ CREATE TABLE IF NOT EXISTS {database}.alerts
 )
 ENGINE = ReplacingMergeTree(revision)
 ORDER BY alert_id
-TTL toDateTime(last_event_time) + INTERVAL {alert_ttl_days} DAY
+TTL toDateTime(last_event_time) + INTERVAL {distress_ttl_days} DAY DELETE WHERE category = 'distress',
+    toDateTime(last_event_time) + INTERVAL {alert_ttl_days} DAY

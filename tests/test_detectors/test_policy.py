@@ -4,6 +4,7 @@ from pathlib import Path
 import pytest
 
 from detectors import PolicyError, load_policy, policy_from_mapping
+from detectors.registry import CATALOGUE, DETECTORS
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -71,9 +72,10 @@ def test_threshold_bounds_are_checked():
     assert "high_calls" in problems[0]
 
 
-def test_rule_of_the_catalogue_without_a_detector_yet_is_accepted():
-    policy = policy_from_mapping({"rules": {"expense.split_claims": {"enabled": True, "days": 1}}})
-    assert policy.enabled("expense.split_claims")
+def test_every_catalogue_rule_has_a_detector_and_a_config():
+    policy = policy_from_mapping({})
+    assert set(policy.rules) == set(CATALOGUE) == set(DETECTORS)
+    assert all(DETECTORS[rule][0].category == category for rule, category in CATALOGUE.items())
 
 
 def test_policy_version_tracks_the_effective_content():

@@ -1,0 +1,1 @@
+"""Financial distress signals (category ``distress``): sensitive personal information (PIPL Art. 28)."""

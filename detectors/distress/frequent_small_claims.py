@@ -1,0 +1,61 @@
+"""``distress.frequent_small_claims``: a stream of small expense claims in one month."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from pydantic import Field
+
+from detectors.base import Detector, Finding, Routed, RuleConfig, State
+from detectors.durations import month_window
+from detectors.expense._claims import claim_day, is_cny
+from events import Subject
+from events.alert import Severity
+from events.models import ReimbursementSubmittedEvent
+
+
+class SmallClaimsConfig(RuleConfig):
+    severity: Severity = "medium"
+    max_claims: int = Field(default=10, ge=1)
+    small_amount: Decimal = Field(default=Decimal(500), gt=0)
+    """A claim strictly below this (CNY) is small."""
+
+
+class FrequentSmallClaims(Detector[SmallClaimsConfig]):
+    """Fires at more than ``max_claims`` small claims in one calendar month of ``expense_date``."""
+
+    rule_id = "distress.frequent_small_claims"
+    category = "distress"
+    family = "employee"
+    config_model = SmallClaimsConfig
+
+    def observe(self, item: Routed, state: State) -> Finding | None:
+        event = item.event
+        if not isinstance(event, ReimbursementSubmittedEvent) or not is_cny(event):
+            return None
+        if event.data.amount >= self.config.small_amount:
+            return None
+        month = claim_day(event, self.policy.timezone).strftime("%Y-%m")
+        key = self.state_key(f"{item.key}|{month}")
+        claims: dict[str, list] = state.get(key) or {}
+        claims[event.data.claim_id] = [event.timestamp, event.uid]
+        state[key] = claims
+        if len(claims) <= self.config.max_claims:
+            return None
+        start, end = month_window(claim_day(event, self.policy.timezone), self.policy.timezone)
+        return Finding(
+            subject=Subject(kind="employee", id=item.key),
+            severity=self.config.severity,
+            evidence=[(ts, uid) for ts, uid in claims.values()],
+            trigger_ts=event.timestamp,
+            summary=f"Many small expense claims in {month}",
+            details={
+                "month": month,
+                "small_claims": len(claims),
+                "max_claims": self.config.max_claims,
+                "small_below": str(self.config.small_amount),
+                "basis": "seed",
+            },
+            employee_ids=[item.key],
+            window=(start, end),
+        )

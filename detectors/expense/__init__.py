@@ -1,0 +1,1 @@
+"""Expense integrity (category ``expense``), keyed by employee (and by role for cohorts)."""

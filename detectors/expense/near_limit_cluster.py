@@ -1,0 +1,60 @@
+"""``expense.near_limit_cluster``: claims repeatedly just under the approval limit."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from pydantic import Field
+
+from detectors.base import Detector, Finding, Routed, RuleConfig, State
+from detectors.durations import month_window
+from detectors.expense._claims import claim_day, is_cny
+from events import Subject
+from events.alert import Severity
+from events.models import ReimbursementSubmittedEvent
+
+
+class NearLimitConfig(RuleConfig):
+    severity: Severity = "low"
+    min_claims: int = Field(default=3, ge=1)
+    ratio: Decimal = Field(default=Decimal("0.9"), gt=0, lt=1)
+
+
+class NearLimitCluster(Detector[NearLimitConfig]):
+    """Fires at ``min_claims`` claims in a month with amount in ``[ratio x limit, limit)``."""
+
+    rule_id = "expense.near_limit_cluster"
+    category = "expense"
+    family = "employee"
+    config_model = NearLimitConfig
+
+    def observe(self, item: Routed, state: State) -> Finding | None:
+        event = item.event
+        if not isinstance(event, ReimbursementSubmittedEvent) or not is_cny(event):
+            return None
+        limit, amount = event.data.approval_limit, event.data.amount
+        if limit is None or not (self.config.ratio * limit <= amount < limit):
+            return None
+        day = claim_day(event, self.policy.timezone)
+        month = day.strftime("%Y-%m")
+        key = self.state_key(f"{item.key}|{month}")
+        claims: dict[str, list] = state.get(key) or {}
+        claims[event.data.claim_id] = [event.timestamp, event.uid]
+        state[key] = claims
+        if len(claims) < self.config.min_claims:
+            return None
+        return Finding(
+            subject=Subject(kind="employee", id=item.key),
+            severity=self.config.severity,
+            evidence=[(ts, uid) for ts, uid in claims.values()],
+            trigger_ts=event.timestamp,
+            summary=f"{len(claims)} claims just under the approval limit in {month}",
+            details={
+                "month": month,
+                "claims": len(claims),
+                "min_claims": self.config.min_claims,
+                "ratio": str(self.config.ratio),
+            },
+            employee_ids=[item.key],
+            window=month_window(day, self.policy.timezone),
+        )
