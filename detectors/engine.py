@@ -20,8 +20,9 @@ from detectors.windows import ALLOWED_LATENESS
 from events import Action, Alert, Event, Subject
 from events.models import EmergencyContactChangedEvent, EmployeeUpsertedEvent
 
-Output = Alert | Action | PseudonymRecord
-"""What processing yields: alerts, IT action requests, and rows of the restricted pseudonym table."""
+Output = Alert | Action | PseudonymRecord | Signal
+"""What processing yields: alerts, IT action requests, rows of the restricted pseudonym table,
+and risk-score signals (keyed by the real employee; the worker routes them on, ``run`` applies them)."""
 
 DEDUP_MARGIN = timedelta(days=1)
 """How much longer than a family's longest window an event id is remembered."""
@@ -89,13 +90,18 @@ class Engine:
 
     def _publish(self, detector: Detector[Any], finding: Finding, state: State) -> list[Output]:
         """Record the finding as an alert (pseudonymised if sensitive) with its actions."""
-        mapping: list[PseudonymRecord] = []
+        real, mapping = finding, []
         if self.pseudonymizer and detector.category in SENSITIVE_CATEGORIES:
             finding, mapping = self._pseudonymise(finding)
         alert = self.book.record(detector, finding, state)
         if alert is None:
             return []
-        return [alert, *mapping, *self.book.actions(alert, finding, state)]
+        signals = (
+            [Signal.of(real.subject.id, alert, real)]
+            if self.risk and self.risk.wants(alert.rule_id, real)
+            else []
+        )
+        return [alert, *mapping, *self.book.actions(alert, finding, state), *signals]
 
     def _pseudonymise(self, finding: Finding) -> tuple[Finding, list[PseudonymRecord]]:
         """The finding with every employee id replaced by its pseudonym, and the mapping rows."""
@@ -110,12 +116,6 @@ class Engine:
         )
         return hidden, [PseudonymRecord(p, e) for e, p in sorted(names.items())]
 
-    def signals(self, outputs: list[Output]) -> list[Signal]:
-        """The alerts among ``outputs`` that feed the risk score (worker: sent on, keyed by employee)."""
-        if self.risk is None:
-            return []
-        return [Signal.from_alert(o) for o in outputs if isinstance(o, Alert) and self.risk.wants(o)]
-
     def process_signal(self, signal: Signal, state: State) -> list[Output]:
         """Update the employee's risk score with one signal (state keyed by the employee)."""
         if self.risk is None:
@@ -127,7 +127,7 @@ class Engine:
         """Reference update, routing, detection and risk scoring of one event in one process."""
         self.observe_reference(event)
         out = [output for item in self.route(event) for output in self.process(item, state)]
-        for signal in self.signals(out):
+        for signal in [o for o in out if isinstance(o, Signal)]:
             out.extend(self.process_signal(signal, state))
         return out
 

@@ -19,8 +19,9 @@ import orjson
 from detectors import Engine
 from detectors.base import Routed
 from detectors.distress.risk_score import Signal
+from detectors.engine import Output
 from detectors.privacy import PseudonymRecord
-from events import Alert, ParseContext, Rejection, parse_event_dict
+from events import Action, Alert, ParseContext, Rejection, parse_event_dict
 from sinks import metrics
 from sinks.base import Sink
 from sinks.exceptions import SinkError
@@ -90,37 +91,48 @@ class Pipeline:
                 await keyed.send(key=item.key.encode(), value=value)
 
     async def detect_by_key(self, stream: faust.StreamT) -> None:
-        """Run the detectors of each keyed copy against its key's state; publish alerts."""
+        """Run the detectors of each keyed copy against its key's state; publish what they yield.
+
+        A detector that raises does not stop the stream: the event goes to the dead-letter
+        topic with reason ``detector_error`` and the exception, like invalid input does.
+        """
         state = self.tables.state
-        async for value in stream:
-            message = orjson.loads(value)
+        async for event in stream.events():
+            message = orjson.loads(event.value)
             parsed = parse_event_dict(message["event"], self.context)
-            if isinstance(parsed, Rejection):  # validated on the way in; only a changed policy region can
-                log.warning("keyed event no longer valid: %s", parsed.message)
+            if isinstance(parsed, Rejection):  # validated on the way in; only a changed region can
+                await self._reject(parsed, event)
                 continue
             started = time.perf_counter()
-            if message["family"] == RISK:
-                outputs = self.engine.process_signal(Signal.from_dict(message["signal"]), state)
-            else:
-                item = Routed(message["family"], message["key"], parsed, message["facts"])
-                outputs = self.engine.process(item, state)
-                for signal in self.engine.signals(outputs):  # the risk score is keyed by employee
-                    value = orjson.dumps(
-                        {"family": RISK, "signal": signal.as_dict(), "event": message["event"]}
-                    )
-                    await self.topics.keyed.send(key=signal.employee_id.encode(), value=value)
+            try:
+                outputs = self._detect(message, parsed, state)
+            except Exception as error:
+                log.exception("detectors failed on %s", parsed.uid)
+                await self._reject(Rejection("detector_error", f"{type(error).__name__}: {error}"), event)
+                continue
             metrics.DETECTOR_SECONDS.labels(message["family"]).observe(time.perf_counter() - started)
             for output in outputs:
-                if isinstance(output, Alert):
-                    metrics.ALERTS.labels(output.rule_id, output.severity).inc()
-                    key, payload = alert_record(output)
-                    await self.topics.alerts.send(key=key, value=payload)
-                elif isinstance(output, PseudonymRecord):  # restricted: straight to the store, never a topic
-                    self.sink.add_pseudonym(output.pseudonym, output.employee_id)
-                else:
-                    metrics.ACTIONS.labels(output.kind).inc()
-                    key, payload = action_record(output)
-                    await self.topics.actions.send(key=key, value=payload)
+                await self._publish(output, message)
+
+    def _detect(self, message: dict[str, Any], parsed: Any, state: Any) -> list[Output]:
+        if message["family"] == RISK:
+            return self.engine.process_signal(Signal.from_dict(message["signal"]), state)
+        return self.engine.process(Routed(message["family"], message["key"], parsed, message["facts"]), state)
+
+    async def _publish(self, output: Output, message: dict[str, Any]) -> None:
+        if isinstance(output, Alert):
+            metrics.ALERTS.labels(output.rule_id, output.severity).inc()
+            key, payload = alert_record(output)
+            await self.topics.alerts.send(key=key, value=payload)
+        elif isinstance(output, Action):
+            metrics.ACTIONS.labels(output.kind).inc()
+            key, payload = action_record(output)
+            await self.topics.actions.send(key=key, value=payload)
+        elif isinstance(output, PseudonymRecord):  # restricted: straight to the store, never a topic
+            self.sink.add_pseudonym(output.pseudonym, output.employee_id)
+        else:  # a risk-score signal: keyed by the employee, one more hop
+            value = orjson.dumps({"family": RISK, "signal": output.as_dict(), "event": message["event"]})
+            await self.topics.keyed.send(key=output.employee_id.encode(), value=value)
 
     async def store_alerts(self, stream: faust.StreamT) -> None:
         """Batch alerts from the alerts topic into the sink; retry a failed flush until it succeeds."""

@@ -195,6 +195,7 @@ def simulate(
     noise: Annotated[
         float, typer.Option("--noise", help="with --out: share of duplicate, broken and out-of-order lines")
     ] = 0.0,
+    days: Annotated[int | None, typer.Option("--days", help="with --out: whole simulated days")] = None,
 ) -> None:
     """Produce realistic synthetic events of every type, with labelled violations mixed in."""
     import asyncio
@@ -202,7 +203,7 @@ def simulate(
     from streams.simulate import produce, write_file
 
     if out is not None:
-        count = write_file(out, seed=seed, limit=events or 20_000, noise=noise)
+        count = write_file(out, seed=seed, limit=events or 20_000, noise=noise, days=days)
         err.print(f"wrote {count} lines to {out}")
         return
     settings = _settings(kafka_broker=broker)

@@ -570,11 +570,8 @@ class Simulator:
                 self._at(day, 15), other, "356.00", "京东", day + timedelta(days=1), label, "office"
             )
         elif kind == 4:  # three claims just under the limit; near miss: two
-            # three claims near the limit also make a cohort outlier, and so a risk score
-            label = (
-                f"expense.near_limit_cluster#{next(self._case)},expense.cohort_outlier#{next(self._case)},"
-                f"distress.risk_score#{next(self._case)}"
-            )
+            # three claims near the limit usually make a cohort outlier too (statistical: not scored)
+            label = f"expense.near_limit_cluster#{next(self._case)},expense.cohort_outlier#{next(self._case)}"
             for k, merchant in enumerate(["中国国航", "如家酒店", "京东"]):
                 yield self._claim(
                     self._at(day, 9 + k),
@@ -870,9 +867,13 @@ def noisy(lines: list[bytes], rng: random.Random, rate: float) -> list[bytes]:
     return out
 
 
-def write_file(path: Path, seed: int = 7, limit: int = 20_000, noise: float = 0.0) -> int:
-    """Write ``limit`` events as JSON lines (plus ``noise`` duplicates/broken lines); return lines written."""
-    lines = [orjson.dumps(event) for event in itertools.islice(Simulator(seed).events(), limit)]
+def write_file(
+    path: Path, seed: int = 7, limit: int | None = 20_000, noise: float = 0.0, days: int | None = None
+) -> int:
+    """Write ``limit`` events, or ``days`` whole simulated days, as JSON lines (plus ``noise``
+    duplicate, broken and out-of-order lines); return the lines written."""
+    events = Simulator(seed).events(days)
+    lines = [orjson.dumps(event) for event in (events if days else itertools.islice(events, limit))]
     if noise:
         lines = noisy(lines, random.Random(seed + 1), noise)
     path.write_bytes(b"".join(line + b"\n" for line in lines))

@@ -208,3 +208,42 @@ def agent_call(
     if case_id:
         event["data"]["collection"]["case_id"] = case_id
     return event
+
+
+def claim(
+    employee_id: str,
+    amount: str,
+    when: datetime,
+    *,
+    merchant: str = "美团",
+    expense_date: str | None = None,
+    limit: str | None = "5000",
+    receipt: str | None = None,
+    claim_id: str | None = None,
+    currency: str = "CNY",
+) -> dict[str, Any]:
+    data = {
+        "claim_id": claim_id or f"C{next(_ids)}",
+        "employee_id": employee_id,
+        "amount": amount,
+        "currency": currency,
+        "merchant": merchant,
+        "expense_date": expense_date or when.date().isoformat(),
+        "approval_limit": limit,
+        "receipt_no": receipt,
+    }
+    return envelope("finance.reimbursement.submitted", data, when, source="expense/test")
+
+
+def leave(
+    employee_id: str, start: str, days: float, when: datetime, *, leave_id: str | None = None
+) -> dict[str, Any]:
+    data = {
+        "employee_id": employee_id,
+        "leave_id": leave_id or f"L{next(_ids)}",
+        "leave_type": "sick",
+        "start_date": start,
+        "end_date": start,
+        "days": days,
+    }
+    return envelope("hr.leave.recorded", data, when, source="hris/test")

@@ -42,10 +42,10 @@ class Signal:
     evidence: tuple[tuple[float, str], ...]
 
     @classmethod
-    def from_alert(cls, alert: Alert) -> Signal:
-        newest = alert.event_ids[-3:]
-        ts = alert.last_event_time.timestamp()
-        return cls(alert.subject.id, alert.rule_id, alert.alert_id, ts, tuple((ts, uid) for uid in newest))
+    def of(cls, employee_id: str, alert: Alert, finding: Finding) -> Signal:
+        """The signal of an alert about ``employee_id`` (the real id, before any pseudonym)."""
+        newest = sorted(finding.evidence)[-3:]
+        return cls(employee_id, alert.rule_id, alert.alert_id, finding.trigger_ts, tuple(newest))
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -90,9 +90,9 @@ class RiskScore(Detector[RiskScoreConfig]):
     family = "risk"
     config_model = RiskScoreConfig
 
-    def wants(self, alert: Alert) -> bool:
-        """Whether ``alert`` is a signal for this score."""
-        return alert.subject.kind == "employee" and self.config.weights.get(alert.rule_id, 0) > 0
+    def wants(self, rule_id: str, finding: Finding) -> bool:
+        """Whether a finding of ``rule_id`` is a signal for this score (it must be about an employee)."""
+        return finding.subject.kind == "employee" and self.config.weights.get(rule_id, 0) > 0
 
     def observe(self, item: Routed, state: State) -> Finding | None:
         return None  # fed by signals, not events

@@ -10,7 +10,7 @@ import pytest
 
 from detectors import load_policy
 from streams.backtest import run_backtest
-from tests.factories import at, call, collection_call, employee, mail, sms
+from tests.factories import at, call, claim, collection_call, employee, mail, sms
 from tests.fixtures.brokers import consume_all, produce
 from tests.fixtures.workers import WorkerProcess
 
@@ -109,6 +109,28 @@ def test_sms_blast_and_collection_email_give_alerts_and_a_block_action(worker):
     request = worker.wait_for(action, what="block_sender action")
     assert request["kind"] == "block_sender" and request["alert_id"] == email["alert_id"]
     assert worker.metric("cm_actions_total", kind="block_sender") >= 1
+
+
+def test_distress_alerts_on_the_topic_carry_no_employee_id_in_clear(worker):
+    tag = uuid.uuid4().hex[:8]
+    who = f"E-d-{tag}"
+    claims = [claim(who, f"{100 + i}.25", at(i), expense_date="2026-07-05") for i in range(11)]
+    send(worker, claims)
+
+    def distress():
+        records = consume_all(worker.broker.bootstrap, worker.topic("alerts"), timeout=2)
+        found = [
+            orjson.loads(v)
+            for _, v in records
+            if tag in str(orjson.loads(v)["event_ids"]) or any(c["id"] in str(v) for c in claims[-1:])
+        ]
+        return [a for a in found if a["category"] == "distress"]
+
+    alerts = worker.wait_for(distress, what="a distress alert on the topic")
+    for alert in alerts:
+        text = orjson.dumps(alert).decode()
+        assert who not in text
+        assert alert["subject"]["id"].startswith("p-") and alert["employee_ids"][0].startswith("p-")
 
 
 def test_bad_input_goes_to_the_deadletter_topic_and_the_stream_goes_on(worker):

@@ -74,6 +74,21 @@ def test_failed_flush_keeps_the_rows(sink, monkeypatch):
     assert {r["alert_id"] for r in sink.query_alerts()} >= {"a2"}
 
 
+def test_the_restricted_table_maps_pseudonyms_to_employees(sink):
+    sink.add_pseudonym("p-abc", "E1042")
+    sink.add_pseudonym("p-abc", "E1042")
+    assert sink.flush() == 0 and sink.pending == 0
+    assert sink.employee_for("p-abc") == "E1042"
+    assert sink.employee_for("p-unknown") is None
+
+
+def test_distress_rows_have_their_own_retention(sink):
+    sink.apply_ddl(730, 180)
+    ddl = sink.client.command(f"SHOW CREATE TABLE {sink.database}.alerts")
+    assert "WHERE category = \\'distress\\'" in ddl or "WHERE category = 'distress'" in ddl
+    assert "toIntervalDay(180)" in ddl and "toIntervalDay(730)" in ddl
+
+
 def test_urls():
     assert _split_url("chdb:///var/lib/cm")[1] == "compliance"
     assert _split_url("http://u:p@ch:8123/alerts_db") == ("http://u:p@ch:8123", "alerts_db")

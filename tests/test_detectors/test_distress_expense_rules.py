@@ -1,0 +1,173 @@
+from datetime import datetime
+
+from detectors import Engine
+from detectors.privacy import Pseudonymizer, PseudonymRecord
+from events import Alert, Rejection, parse_event_dict
+from tests.factories import SHANGHAI, at, call, claim, contact, employee, leave, mobile, office
+from tests.test_detectors.helpers import of_rule, policy, run
+
+
+def small_claims(n, amount=None, employee_id="E1", day="2026-07-05"):
+    return [claim(employee_id, amount or f"{100 + i}.50", at(i), expense_date=day) for i in range(n)]
+
+
+def test_small_claims_ten_do_not_fire_eleven_do():
+    rule = "distress.frequent_small_claims"
+    assert not of_rule(run(small_claims(10)), rule)
+    [alert] = of_rule(run(small_claims(11)), rule)
+    assert alert.category == "distress" and alert.details["small_claims"] == 11
+    assert "100.50" not in alert.summary and "E1" not in alert.summary  # no amounts or ids in the summary
+
+
+def test_a_500_claim_is_not_small_and_months_are_separate():
+    rule = "distress.frequent_small_claims"
+    assert not of_rule(
+        run([*small_claims(10), claim("E1", "500.00", at(11), expense_date="2026-07-05")]), rule
+    )
+    split = small_claims(6, day="2026-07-31") + small_claims(5, day="2026-08-01")
+    assert not of_rule(run(split), rule)
+    assert not of_rule(
+        run(small_claims(11, amount="100", employee_id="E1")[:6] + small_claims(5, employee_id="E2")), rule
+    )
+
+
+def test_resubmitted_claim_id_counts_once():
+    events = small_claims(9) + [claim("E1", "99", at(20), expense_date="2026-07-05", claim_id="same")] * 2
+    events[-1] = {**events[-1], "id": "another-envelope"}
+    assert not of_rule(run(events), "distress.frequent_small_claims")
+
+
+def test_leave_more_than_five_days_in_the_month_of_start_date():
+    rule = "distress.frequent_leave"
+    assert not of_rule(run([leave("E1", "2026-07-02", 2, at(0)), leave("E1", "2026-07-20", 3, at(1))]), rule)
+    assert of_rule(run([leave("E1", "2026-07-02", 2, at(0)), leave("E1", "2026-07-20", 3.5, at(1))]), rule)
+    across = [leave("E1", "2026-07-30", 3, at(0)), leave("E1", "2026-08-01", 3, at(1))]
+    assert not of_rule(run(across), rule)
+    updated = [
+        leave("E1", "2026-07-02", 4, at(0), leave_id="L1"),
+        leave("E1", "2026-07-02", 1, at(1), leave_id="L1"),
+        leave("E1", "2026-07-10", 2, at(2)),
+    ]
+    assert not of_rule(run(updated), rule)
+
+
+def test_split_claims_at_one_merchant_within_a_day():
+    rule = "expense.split_claims"
+    pair = [claim("E1", "2800", at(0), merchant="如家酒店"), claim("E1", "2600", at(1), merchant="如家酒店")]
+    [alert] = of_rule(run(pair), rule)
+    assert alert.details["total"] == "5400" and len(alert.event_ids) == 2
+    assert not of_rule(run([pair[0], claim("E1", "2100", at(1), merchant="如家酒店")]), rule)
+    assert not of_rule(run([pair[0], claim("E1", "2600", at(1), merchant="中国国航")]), rule)
+    two_days = [pair[0], claim("E1", "2600", at(48), merchant="如家酒店", expense_date="2026-07-03")]
+    assert not of_rule(run(two_days), rule)
+    assert not of_rule(run([pair[0], claim("E1", "5200", at(1), merchant="如家酒店")]), rule)
+
+
+def test_duplicate_claims_by_fingerprint_or_receipt():
+    rule = "expense.duplicate_claim"
+    same = [claim("E1", "356.00", at(0), merchant="京东"), claim("E1", "356.00", at(5), merchant="京东")]
+    assert of_rule(run(same), rule)
+    receipt = [
+        claim("E1", "10", at(0), receipt="R9"),
+        claim("E1", "20", at(1), merchant="京东", receipt="R9"),
+    ]
+    [alert] = of_rule(run(receipt), rule)
+    assert "same receipt" in alert.summary
+    other_day = [same[0], claim("E1", "356.00", at(30), merchant="京东", expense_date="2026-07-02")]
+    assert not of_rule(run(other_day), rule)
+    assert not of_rule(run([same[0], {**same[0], "id": "resent"}]), rule)  # same claim id resent
+
+
+def test_near_limit_cluster_three_in_a_month():
+    rule = "expense.near_limit_cluster"
+    near = [claim("E1", f"{4500 + i * 100}", at(24 * i), merchant=f"m{i}") for i in range(3)]
+    assert of_rule(run(near), rule)
+    assert not of_rule(run(near[:2]), rule)
+    assert not of_rule(run([*near[:2], claim("E1", "4499.99", at(100), merchant="x")]), rule)
+    assert not of_rule(run([*near[:2], claim("E1", "5000", at(100), merchant="x")]), rule)
+
+
+def cohort(n, role="sales"):
+    return [employee(f"R{i}", office(100 + i), mobile(100 + i), role=role) for i in range(n)]
+
+
+def test_cohort_outlier_moves_with_the_role_cohort():
+    rule = "expense.cohort_outlier"
+    staff = cohort(20)
+    usual = [claim(f"R{i}", f"{800 + 10 * i}", at(i)) for i in range(19)]
+    big = [claim("R19", "3000", at(30), merchant="a"), claim("R19", "1000", at(31), merchant="b")]
+    [alert] = of_rule(run([*staff, *usual, *big]), rule)
+    assert alert.subject.id == "R19" and alert.details["cohort_size"] == 20
+    assert not of_rule(run([*staff[1:], *usual[1:], *big]), rule)  # 19 members: below min_cohort
+    generous = [claim(f"R{i}", f"{3000 + 10 * i}", at(i)) for i in range(19)]
+    assert not of_rule(run([*staff, *generous, *big]), rule)
+
+
+def test_risk_score_needs_two_signals_of_different_rules():
+    rule = "distress.risk_score"
+    assert not of_rule(run(small_claims(11)), rule)
+    both = [*small_claims(11), leave("E1", "2026-07-10", 6, at(30))]
+    [alert] = of_rule(run(both), rule)
+    assert alert.details["score"] == 2.0
+    assert [s["rule_id"] for s in alert.details["signals"]] == [
+        "distress.frequent_leave",
+        "distress.frequent_small_claims",
+    ]
+    later = [*small_claims(11), leave("E1", "2026-11-10", 6, at(24 * 120))]
+    assert not of_rule(run(later), rule)  # 120 days apart
+    assert not of_rule(run(both, policy({rule: {"threshold": 3}})), rule)
+
+
+def test_being_the_likely_debtor_of_targeted_contacts_is_a_signal():
+    staff = [employee(f"E{i}", office(i), mobile(i)) for i in range(1, 4)]
+    listed = [contact("E3", mobile(1), at(-50)), contact("E3", mobile(2), at(-50))]
+    reached = [call("+8615000000077", mobile(1), at(0)), call("+8615000000077", mobile(2), at(1))]
+    events = [*staff, *listed, *reached, *small_claims(11, employee_id="E3")]
+    [alert] = of_rule(run(events), "distress.risk_score")
+    assert {s["rule_id"] for s in alert.details["signals"]} == {
+        "harassment.emergency_contact_targeted",
+        "distress.frequent_small_claims",
+    }
+
+
+def test_the_privacy_switch_turns_the_distress_family_off():
+    off = policy(privacy={"distress": False})
+    events = [*small_claims(11), leave("E1", "2026-07-10", 6, at(30))]
+    assert not [a for a in run(events, off).values() if a.category == "distress"]
+
+
+def outputs(events, key=b"k" * 32):
+    engine, state, out = Engine(policy(), pseudonymizer=Pseudonymizer(key)), {}, []
+    for raw in events:
+        event = parse_event_dict(raw)
+        assert not isinstance(event, Rejection)
+        out.extend(engine.run(event, state))
+    return out
+
+
+def test_distress_alerts_carry_pseudonyms_and_the_mapping_goes_apart():
+    out = outputs([*small_claims(11), leave("E1", "2026-07-10", 6, datetime(2026, 7, 2, tzinfo=SHANGHAI))])
+    alerts = [o for o in out if isinstance(o, Alert) and o.category == "distress"]
+    assert alerts and all("E1" not in o.model_dump_json() for o in alerts)
+    pseudonym = Pseudonymizer(b"k" * 32).pseudonym("E1")
+    assert all(a.subject.id == pseudonym and a.employee_ids == [pseudonym] for a in alerts)
+    assert PseudonymRecord(pseudonym, "E1") in out
+
+
+def test_pseudonyms_are_stable_for_a_key_and_differ_across_keys():
+    a, b = Pseudonymizer(b"a" * 16), Pseudonymizer(b"b" * 16)
+    assert a.pseudonym("E1") == a.pseudonym("E1") != b.pseudonym("E1")
+    assert a.pseudonym("E1") != a.pseudonym("E2")
+
+
+def test_expense_alerts_are_not_pseudonymised():
+    out = outputs([claim("E1", "2800", at(0), merchant="x"), claim("E1", "2600", at(1), merchant="x")])
+    [alert] = [o for o in out if isinstance(o, Alert)]
+    assert alert.subject.id == "E1"
+
+
+def test_risk_score_combines_pseudonymised_and_clear_signals_of_one_employee():
+    split = [claim("E1", "2800", at(40), merchant="x"), claim("E1", "2600", at(41), merchant="x")]
+    out = outputs([*small_claims(11), *split])
+    [risk] = [o for o in out if isinstance(o, Alert) and o.rule_id == "distress.risk_score"]
+    assert risk.subject.id == Pseudonymizer(b"k" * 32).pseudonym("E1")
