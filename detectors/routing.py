@@ -42,7 +42,7 @@ COHORT = "cohort"
 def route(event: Event, directory: Directory, families: frozenset[str]) -> list[Routed]:
     """The routed copies of ``event``, one per key family that has enabled detectors."""
     out: list[Routed] = []
-    for family, router in _ROUTERS.items():
+    for family, router in _ROUTERS_BY_TYPE.get(event.type, ()):
         if family in families and (item := router(event, directory)):
             out.append(item)
     return out
@@ -111,13 +111,13 @@ def _cohort(event: Event, directory: Directory) -> Routed | None:
     return Routed(COHORT, role, event, {"employee_id": event.data.employee_id}) if role else None
 
 
-_ROUTERS = {
-    HARASSMENT: _harassment,
-    CONDUCT: _conduct,
-    CONTACTS: _contacts,
-    MAIL: _mail,
-    EMPLOYEE: _employee,
-    COHORT: _cohort,
+_ROUTERS_BY_TYPE = {  # which families can want each event type: routing runs on every event
+    "telephony.call.completed": ((HARASSMENT, _harassment), (CONDUCT, _conduct)),
+    "telephony.sms.delivered": ((HARASSMENT, _harassment), (CONDUCT, _conduct)),
+    "hr.emergency_contact.changed": ((CONTACTS, _contacts),),
+    "mail.message.received": ((MAIL, _mail),),
+    "finance.reimbursement.submitted": ((EMPLOYEE, _employee), (COHORT, _cohort)),
+    "hr.leave.recorded": ((EMPLOYEE, _employee),),
 }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from functools import cached_property
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -183,7 +184,7 @@ class _Envelope(_Model):
         """The event's identity ``source/id``: a repeat of it is a duplicate."""
         return f"{self.source}/{self.id}"
 
-    @property
+    @cached_property
     def timestamp(self) -> float:
         """Event time as POSIX seconds."""
         return self.time.timestamp()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 import phonenumbers
@@ -10,6 +11,43 @@ _IDD_PREFIX = "00"
 
 
 _SEPARATORS = str.maketrans("", "", " -().\u00a0\t")
+
+
+@lru_cache(maxsize=16)
+def _region_patterns(region: str) -> tuple[str, str, list[tuple[re.Pattern[str], frozenset[int]]]]:
+    """(country code, national prefix, [(type pattern, possible lengths)]) from libphonenumber's metadata."""
+    meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    if meta is None:
+        return "", "", []
+    types = []
+    for desc in (meta.mobile, meta.fixed_line):
+        if desc is not None and desc.national_number_pattern:
+            lengths = frozenset(desc.possible_length or meta.general_desc.possible_length or ())
+            types.append((re.compile(desc.national_number_pattern), lengths))
+    return str(meta.country_code), meta.national_prefix or "", types
+
+
+def _fast_e164(key: str, region: str) -> str | None:
+    """E.164 for a subscriber number of ``region`` that its mobile or fixed-line pattern matches.
+
+    Exactly what libphonenumber answers for such numbers (a match makes them valid), at a
+    fraction of the cost; anything else goes the full way.
+    """
+    code, trunk, types = _region_patterns(region)
+    if not types:
+        return None
+    if key.startswith("+" + code):
+        national = key[len(code) + 1 :]
+    elif trunk and key.startswith(trunk):
+        national = key[len(trunk) :]
+    else:
+        national = key
+    if not national.isdigit():
+        return None
+    for pattern, lengths in types:
+        if len(national) in lengths and pattern.fullmatch(national):
+            return f"+{code}{national}"
+    return None
 
 
 def normalize_phone(raw: str, region: str = "CN") -> str:
@@ -21,7 +59,7 @@ def normalize_phone(raw: str, region: str = "CN") -> str:
     key = raw.strip().translate(_SEPARATORS)
     if key.startswith(_IDD_PREFIX):
         key = "+" + key[len(_IDD_PREFIX) :]
-    return _normalize(key or raw, region)
+    return _fast_e164(key, region) or _normalize(key or raw, region)
 
 
 @lru_cache(maxsize=200_000)

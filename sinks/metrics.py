@@ -9,6 +9,12 @@ REGISTRY = CollectorRegistry(auto_describe=True)
 EVENTS_CONSUMED = Counter(
     "cm_events_consumed_total", "Input events read and validated, by event type", ["type"], registry=REGISTRY
 )
+KEYED_SENT = Counter(
+    "cm_keyed_sent_total",
+    "Keyed copies forwarded to the detectors, by key family",
+    ["family"],
+    registry=REGISTRY,
+)
 EVENTS_REJECTED = Counter(
     "cm_events_rejected_total",
     "Input messages sent to the dead-letter topic, by reason",

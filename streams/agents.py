@@ -89,6 +89,7 @@ class Pipeline:
                     {"family": item.family, "key": item.key, "facts": item.facts, "event": obj}
                 )
                 await keyed.send(key=item.key.encode(), value=value)
+                metrics.KEYED_SENT.labels(item.family).inc()
 
     async def detect_by_key(self, stream: faust.StreamT) -> None:
         """Run the detectors of each keyed copy against its key's state; publish what they yield.
@@ -133,6 +134,7 @@ class Pipeline:
         else:  # a risk-score signal: keyed by the employee, one more hop
             value = orjson.dumps({"family": RISK, "signal": output.as_dict(), "event": message["event"]})
             await self.topics.keyed.send(key=output.employee_id.encode(), value=value)
+            metrics.KEYED_SENT.labels(RISK).inc()
 
     async def store_alerts(self, stream: faust.StreamT) -> None:
         """Batch alerts from the alerts topic into the sink; retry a failed flush until it succeeds."""

@@ -225,6 +225,29 @@ def demo(
     sys.exit(run_demo(settings, duration=duration, rate=rate))
 
 
+@app.command()
+def bench(
+    events: Annotated[int, typer.Option("--events", help="events to produce and process")] = 50_000,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="also write the report to this file")
+    ] = None,
+    broker: BrokerOpt = None,
+) -> None:
+    """End-to-end benchmark: pipeline vs a bare consumer and a no-op Faust agent on the same events."""
+    import json
+    import os
+
+    from streams.bench import run_bench
+
+    settings = _settings(kafka_broker=broker)
+    configured = broker is not None or "CM_KAFKA_BROKER" in os.environ
+    report = run_bench(settings, events, configured, lambda text: err.print(text, highlight=False))
+    text = json.dumps(report, indent=2)
+    typer.echo(text)
+    if json_out is not None:
+        json_out.write_text(text + "\n", encoding="utf-8")
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

@@ -44,3 +44,25 @@ def test_region_applies_to_national_forms():
 def test_no_digits_is_an_error():
     with pytest.raises(ValueError, match="no digits"):
         normalize_phone("unknown")
+
+
+def test_the_fast_path_agrees_with_libphonenumber():
+    import random
+
+    from events.phones import _fast_e164, _normalize
+
+    rng, checked = random.Random(7), 0
+    for _ in range(5000):
+        raw = rng.choice(
+            [
+                f"+861{rng.randrange(10**10):010d}",
+                f"1{rng.randrange(10**10):010d}",
+                f"021{rng.randrange(10**8):08d}",
+                f"0{rng.randrange(10**9, 10**11)}",
+            ]
+        )
+        fast = _fast_e164(raw, "CN")
+        if fast is not None:
+            checked += 1
+            assert fast == _normalize(raw, "CN"), raw
+    assert checked > 1000

@@ -102,7 +102,9 @@ def test_schemas_are_written_for_every_type(tmp_path):
     assert "caller" in json.dumps(call) and call["$schema"].endswith("2020-12/schema")
 
 
-@pytest.mark.parametrize("command", ["backtest", "worker", "simulate", "demo", "schemas", "policy"])
+@pytest.mark.parametrize(
+    "command", ["backtest", "worker", "simulate", "demo", "schemas", "policy", "bench", "score"]
+)
 def test_every_subcommand_has_help(command):
     result = runner.invoke(app, [command, "--help"])
     assert result.exit_code == 0, result.output

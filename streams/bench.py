@@ -1,0 +1,292 @@
+"""``bench``: what one worker carries, end to end, against two references on the same events.
+
+1. N simulated events of every type are produced to fresh input topics.
+2. ``bare_rate``: one aiokafka consumer reads and JSON-parses them (one Python process' ceiling).
+3. ``faust_floor_rate``: no-op Faust agents with the worker's settings (what Faust itself costs).
+4. ``pipeline_rate``: a real worker (validation, every rule, ClickHouse sink) from the moment
+   it owns its partitions until every event, keyed copy and alert is through.
+5. Latency: with the worker idle, events that raise an alert at once are produced one by one;
+   the time from produce to the alert being queryable in ClickHouse gives p50/p99.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import secrets
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from infra.brokers import BrokerProcess, free_port, start_tansu
+from streams.settings import Settings, Topics
+from streams.simulate import AGENCY_PBX, Simulator
+
+HOPS = 2
+"""Faust hops of an input event: its input topic, then the keyed repartition topic."""
+LATENCY_SAMPLES = 40
+
+
+def _env(settings: Settings, extra: dict[str, str]) -> dict[str, str]:
+    topics = {f"CM_TOPICS__{name.upper()}": value for name, value in settings.topics.model_dump().items()}
+    return {
+        **os.environ,
+        "CM_KAFKA_BROKER": settings.kafka_broker,
+        "CM_PARTITIONS": str(settings.partitions),
+        **topics,
+        **extra,
+    }
+
+
+async def _produce(settings: Settings, events: list[bytes], kinds: list[str]) -> float:
+    from aiokafka import AIOKafkaProducer
+
+    names = {
+        "hr": settings.topics.hr,
+        "finance": settings.topics.reimbursements,
+        "telephony": settings.topics.calls,
+        "mail": settings.topics.mail,
+    }
+    producer = AIOKafkaProducer(
+        bootstrap_servers=settings.broker_servers, linger_ms=20, max_batch_size=256_000
+    )
+    await producer.start()
+    started = time.perf_counter()
+    try:
+        for value, kind in zip(events, kinds, strict=True):
+            await producer.send(names[kind], value)
+        await producer.flush()
+    finally:
+        await producer.stop()
+    return time.perf_counter() - started
+
+
+async def _bare_rate(settings: Settings, expected: int) -> float:
+    from aiokafka import AIOKafkaConsumer
+
+    consumer = AIOKafkaConsumer(
+        *settings.topics.inputs(),
+        bootstrap_servers=settings.broker_servers,
+        group_id=f"bench-bare-{uuid.uuid4().hex}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        max_partition_fetch_bytes=4 << 20,
+    )
+    await consumer.start()
+    count, first = 0, 0.0
+    try:
+        while count < expected:
+            batch = await consumer.getmany(timeout_ms=1000, max_records=10_000)
+            for records in batch.values():
+                if records and not first:
+                    first = time.perf_counter()
+                for record in records:
+                    orjson.loads(record.value)
+                count += len(records)
+    finally:
+        await consumer.stop()
+    return expected / (time.perf_counter() - first)
+
+
+def _floor_rate(settings: Settings, expected: int, data_dir: Path) -> float:
+    env = _env(
+        settings,
+        {
+            "CM_APP_ID": f"bench-floor-{uuid.uuid4().hex[:8]}",
+            "CM_DATA_DIR": str(data_dir),
+            "CM_WEB_PORT": str(free_port()),
+        },
+    )
+    out = subprocess.run(  # noqa: S603 - our own module, same interpreter
+        [sys.executable, "-m", "streams.bench_floor", str(expected)],
+        env=env,
+        capture_output=True,
+        timeout=900,
+        check=True,
+    )
+    return float(orjson.loads(out.stdout.splitlines()[-1])["rate"])
+
+
+class _Worker:
+    def __init__(self, settings: Settings, data_dir: Path) -> None:
+        self.port = free_port()
+        env = _env(
+            settings,
+            {
+                "CM_APP_ID": f"bench-{uuid.uuid4().hex[:8]}",
+                "CM_DATA_DIR": str(data_dir),
+                "CM_WEB_PORT": str(self.port),
+                "CM_PSEUDONYM_KEY": secrets.token_hex(32),
+                "CM_FLUSH_INTERVAL": "0.2",
+            },
+        )
+        if settings.policy:
+            env["CM_POLICY"] = str(settings.policy)
+        log = (data_dir / "worker.log").open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "streams", "worker"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def get(self, path: str) -> bytes:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=10) as response:
+            return response.read()
+
+    def metrics(self) -> dict[str, float]:
+        totals: dict[str, float] = {}
+        for line in self.get("/metrics").decode().splitlines():
+            if line.startswith("cm_") and not line.startswith("#"):
+                name, _, value = line.rpartition(" ")
+                family = name.split("{", 1)[0]
+                totals[family] = totals.get(family, 0.0) + float(value)
+        return totals
+
+    def wait(self, check: Callable[[], bool], timeout: float, what: str) -> float:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(
+                    f"the bench worker exited ({self.process.returncode}) while waiting for {what}"
+                )
+            try:
+                if check():
+                    return time.perf_counter()
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise TimeoutError(f"bench worker: timed out waiting for {what}")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def _drained(worker: _Worker, expected: int) -> Callable[[], bool]:
+    def check() -> bool:
+        m = worker.metrics()
+        read = m.get("cm_events_consumed_total", 0) + m.get("cm_events_rejected_total", 0)
+        detected = m.get("cm_detector_seconds_count", 0)
+        stored = m.get("cm_sink_rows_total", 0)
+        return (
+            read >= expected
+            and detected >= m.get("cm_keyed_sent_total", 0)
+            and stored >= m.get("cm_alerts_total", 0)
+        )
+
+    return check
+
+
+def _latency(settings: Settings, worker: _Worker) -> list[float]:
+    """Produce-to-queryable times of alerts raised by single events (a call at 23:00)."""
+    from datetime import datetime, timedelta
+
+    from streams.simulate import TZ
+
+    samples = []
+    night = datetime.now(TZ).replace(hour=23, minute=0, second=0, microsecond=0) - timedelta(days=1)
+    for i in range(LATENCY_SAMPLES):
+        debtor = f"D-lat-{uuid.uuid4().hex[:10]}"
+        event = {
+            "specversion": "1.0",
+            "id": f"lat-{debtor}",
+            "source": "bench/latency",
+            "type": "telephony.call.completed",
+            "time": (night + timedelta(minutes=i)).isoformat(),
+            "data": {
+                "call_id": debtor,
+                "caller": AGENCY_PBX,
+                "callee": "+8613900000000",
+                "direction": "outbound",
+                "answered": False,
+                "collection": {
+                    "agent_id": "A1",
+                    "case_id": f"K-{debtor}",
+                    "debtor_id": debtor,
+                    "contact_role": "debtor",
+                },
+            },
+        }
+        started = time.perf_counter()
+        asyncio.run(_produce(settings, [orjson.dumps(event)], ["telephony"]))
+
+        def arrived(debtor: str = debtor) -> bool:
+            rows = orjson.loads(worker.get("/alerts?limit=20&rule_id=conduct.quiet_hours"))
+            return any(row["subject"]["id"] == debtor for row in rows)
+
+        samples.append(worker.wait(arrived, 30, "a latency alert") - started)
+    return samples
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def run_bench(
+    settings: Settings, events: int, broker_configured: bool, say: Callable[[str], None]
+) -> dict[str, Any]:
+    """Run the whole benchmark; return the report (the JSON keys of cli.md)."""
+    work = Path(tempfile.mkdtemp(prefix="cm-bench-"))
+    broker: BrokerProcess | None = None
+    if not broker_configured:
+        broker = start_tansu(work / "tansu")
+        settings = settings.model_copy(update={"kafka_broker": broker.url})
+    tag = uuid.uuid4().hex[:6]
+    topics = Topics(**{name: f"bench{tag}.{value}" for name, value in Topics().model_dump().items()})
+    settings = settings.model_copy(update={"topics": topics})
+    try:
+        from streams.topics import ensure_topics
+
+        asyncio.run(ensure_topics(settings))
+        say(f"generating {events} events")
+        generated = list(itertools.islice(Simulator(seed=11).events(), events))
+        values = [orjson.dumps(e) for e in generated]
+        kinds = [e["type"].split(".", 1)[0] for e in generated]
+        produce_s = asyncio.run(_produce(settings, values, kinds))
+        say(f"produced in {produce_s:.1f} s; bare consumer")
+        bare = asyncio.run(_bare_rate(settings, events))
+        say(f"bare {bare:,.0f}/s; Faust no-op floor")
+        floor = _floor_rate(settings, events, work / "floor")
+        say(f"floor {floor:,.0f}/s; pipeline")
+        worker = _Worker(settings, work / "pipeline")
+        try:
+            started = worker.wait(lambda: orjson.loads(worker.get("/status"))["ready"], 180, "the worker")
+            done = worker.wait(_drained(worker, events), 1800, "the pipeline to drain")
+            pipeline = events / (done - started)
+            say(f"pipeline {pipeline:,.0f}/s; latency")
+            latencies = _latency(settings, worker)
+        finally:
+            worker.stop()
+    finally:
+        if broker:
+            broker.stop()
+    return {
+        "events": events,
+        "pipeline_rate": round(pipeline, 1),
+        "bare_rate": round(bare, 1),
+        "faust_floor_rate": round(floor, 1),
+        "ratio": round(pipeline / bare, 4),
+        "floor_ratio": round(pipeline / floor, 4),
+        "hops": HOPS,
+        "latency_p50_ms": round(statistics.median(latencies) * 1000, 1),
+        "latency_p99_ms": round(_percentile(latencies, 0.99) * 1000, 1),
+        "broker": "tansu" if broker else settings.kafka_broker,
+        "partitions": settings.partitions,
+        "work_dir": str(work),
+    }

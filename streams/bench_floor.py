@@ -1,0 +1,47 @@
+"""The Faust floor of ``bench``: no-op agents on the input topics, with the worker's own settings.
+
+Run as ``python -m streams.bench_floor N``; prints ``{"rate": events/s}`` once N events were read.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+import orjson
+import uvloop
+from faust import Worker
+
+from streams.app import create_app
+from streams.settings import Settings
+
+
+def main(expected: int) -> None:
+    """Count events on every input topic; exit when ``expected`` were seen."""
+    settings = Settings()
+    app = create_app(settings)
+    seen = {"count": 0, "first": 0.0}
+
+    async def count(stream) -> None:
+        async for _ in stream:
+            if not seen["count"]:
+                seen["first"] = time.perf_counter()
+            seen["count"] += 1
+            if seen["count"] == expected:
+                elapsed = time.perf_counter() - seen["first"]
+                sys.stdout.write(
+                    orjson.dumps({"rate": expected / elapsed, "seconds": elapsed}).decode() + "\n"
+                )
+                sys.stdout.flush()
+                os._exit(0)
+
+    for name in settings.topics.inputs():
+        topic = app.topic(name, key_type=bytes, value_type=bytes, value_serializer="raw")
+        app.agent(topic, name=f"noop.{name}")(count)
+    uvloop.install()
+    Worker(app, loglevel="warning", quiet=True).execute_from_commandline()
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]))
