@@ -22,10 +22,10 @@ if TYPE_CHECKING:
     from detectors.policy import Policy
 
 State = MutableMapping[str, Any]
-"""Keyed detector state: a dict in ``backtest``, a RocksDB-backed Faust table in the worker.
-
-Values must be JSON-serialisable and are written back whole (``state[k] = v``) so the
-table's changelog sees every change.
+"""Detector state of one (family, key): a plain dict, the bundle the engine reads from and
+writes back to the keyed store (a dict in ``backtest``, a RocksDB-backed Faust table in the
+worker) once per event. Values must be JSON-serialisable; assign them back
+(``state[k] = v``) after changing them.
 """
 
 

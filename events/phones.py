@@ -50,6 +50,7 @@ def _fast_e164(key: str, region: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=200_000)
 def normalize_phone(raw: str, region: str = "CN") -> str:
     """Return ``raw`` in E.164 (``+8613800138000``), or digits only when it is no subscriber number.
 
@@ -59,10 +60,14 @@ def normalize_phone(raw: str, region: str = "CN") -> str:
     key = raw.strip().translate(_SEPARATORS)
     if key.startswith(_IDD_PREFIX):
         key = "+" + key[len(_IDD_PREFIX) :]
-    return _fast_e164(key, region) or _normalize(key or raw, region)
+    return _cached(key or raw, region)
 
 
 @lru_cache(maxsize=200_000)
+def _cached(key: str, region: str) -> str:
+    return _fast_e164(key, region) or _normalize(key, region)
+
+
 def _normalize(raw: str, region: str) -> str:
     """E.164, or canonical digits for a service number or short code.
 

@@ -2,8 +2,9 @@
 
 Hops: an input event is read once by ``validate_and_route`` (which also applies HR
 records to the global directory table) and, for each key family that wants it, once
-more by ``detect_by_key`` (its repartition topic keeps all events of one key on one
-partition, so that key's windows live in one table partition).
+more by ``detect_by_key``, in a batch of copies whose keys hash to one partition of the
+repartition topic (so each key's state lives in one table partition, and Faust's
+per-message cost of the second hop is shared by the batch).
 """
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import defaultdict
 from typing import Any
 
 import faust
 import orjson
+from aiokafka.partitioner import murmur2
 
 from detectors import Engine
 from detectors.base import Routed
@@ -30,6 +33,9 @@ from streams.tables import PipelineTables
 from streams.topics import PipelineTopics
 
 log = logging.getLogger(__name__)
+ROUTE_BATCH = 500
+ROUTE_WITHIN = 0.05
+MAX_BATCH_BYTES = 256 * 1024
 RISK = "risk"
 """Keyed-topic family of risk-score signals (alerts about an employee, keyed by employee)."""
 
@@ -46,6 +52,7 @@ class Pipeline:
         sink: Sink,
         flush_rows: int,
         flush_interval: float,
+        keyed_partitions: int,
     ) -> None:
         self.app = app
         self.engine = engine
@@ -55,6 +62,7 @@ class Pipeline:
         self.flush_rows = flush_rows
         self.flush_interval = flush_interval
         self.context = ParseContext(region=engine.policy.region)
+        self.keyed_partitions = keyed_partitions
         self.engine.directory.store = tables.directory
         self.listeners: list[asyncio.Queue[Alert]] = []
         for name, topic in topics.inputs.items():
@@ -62,58 +70,91 @@ class Pipeline:
         app.agent(topics.keyed, name="detect_by_key")(self.detect_by_key)
         app.agent(topics.alerts, name="store_alerts")(self.store_alerts)
 
-    async def _reject(self, rejection: Rejection, event: faust.EventT) -> None:
+    async def _reject(self, rejection: Rejection, event: faust.EventT, raw: bytes | None = None) -> None:
+        """Dead-letter ``event`` (or, for one copy of a keyed batch, ``raw``) with its reason."""
         message = event.message
         metrics.EVENTS_REJECTED.labels(rejection.reason).inc()
-        value = deadletter_record(rejection, message.value, message.topic, message.partition, message.offset)
+        original = message.value if raw is None else raw
+        value = deadletter_record(rejection, original, message.topic, message.partition, message.offset)
         await self.topics.deadletter.send(value=value)
 
     async def validate_and_route(self, stream: faust.StreamT) -> None:
-        """Parse each input message; dead-letter what is invalid; forward keyed copies."""
-        keyed = self.topics.keyed
-        async for event in stream.events():
-            try:
-                obj = orjson.loads(event.value)
-            except orjson.JSONDecodeError as error:
-                await self._reject(Rejection("not_json", f"not valid JSON: {error}"), event)
-                continue
-            parsed = parse_event_dict(obj, self.context)
-            if isinstance(parsed, Rejection):
-                await self._reject(parsed, event)
-                continue
-            metrics.EVENTS_CONSUMED.labels(parsed.type).inc()
-            metrics.EVENT_TIME_LAG.labels(event.message.topic).set(time.time() - parsed.timestamp)
-            self.engine.observe_reference(parsed)  # the directory is a global table: update it here
-            for item in self.engine.route(parsed):
-                value = orjson.dumps(
-                    {"family": item.family, "key": item.key, "facts": item.facts, "event": obj}
-                )
-                await keyed.send(key=item.key.encode(), value=value)
-                metrics.KEYED_SENT.labels(item.family).inc()
+        """Parse input messages; dead-letter what is invalid; forward keyed copies in batches.
+
+        Up to ``ROUTE_BATCH`` events (or ``ROUTE_WITHIN`` seconds) are taken at once and their
+        keyed copies grouped by the keyed-topic partition their key hashes to, so the second
+        hop handles one Faust message per batch instead of one per event.
+        """
+        async for events in stream.take_events(ROUTE_BATCH, within=ROUTE_WITHIN):
+            outgoing: dict[int, list[bytes]] = defaultdict(list)
+            for event in events:
+                for item, obj in await self._validate(event):
+                    value = orjson.dumps(
+                        {"family": item.family, "key": item.key, "facts": item.facts, "event": obj}
+                    )
+                    outgoing[self._partition(item.key)].append(value)
+                    metrics.KEYED_SENT.labels(item.family).inc()
+            for partition, records in outgoing.items():
+                await self._send_keyed(partition, records)
+
+    async def _validate(self, event: faust.EventT) -> list[tuple[Routed, dict[str, Any]]]:
+        """One input message: its keyed copies, or [] after dead-lettering it."""
+        try:
+            obj = orjson.loads(event.value)
+        except orjson.JSONDecodeError as error:
+            await self._reject(Rejection("not_json", f"not valid JSON: {error}"), event)
+            return []
+        parsed = parse_event_dict(obj, self.context)
+        if isinstance(parsed, Rejection):
+            await self._reject(parsed, event)
+            return []
+        metrics.EVENTS_CONSUMED.labels(parsed.type).inc()
+        metrics.EVENT_TIME_LAG.labels(event.message.topic).set(time.time() - parsed.timestamp)
+        self.engine.observe_reference(parsed)  # the directory is a global table: update it here
+        return [(item, obj) for item in self.engine.route(parsed)]
+
+    def _partition(self, key: str) -> int:
+        """The keyed-topic partition of ``key`` (Kafka's default murmur2 partitioner)."""
+        return (murmur2(key.encode()) & 0x7FFFFFFF) % self.keyed_partitions
+
+    async def _send_keyed(self, partition: int, records: list[bytes]) -> None:
+        chunk: list[bytes] = []
+        size = 0
+        for record in records:
+            if chunk and size + len(record) > MAX_BATCH_BYTES:
+                await self.topics.keyed.send(value=b"[" + b",".join(chunk) + b"]", partition=partition)
+                chunk, size = [], 0
+            chunk.append(record)
+            size += len(record) + 1
+        if chunk:
+            await self.topics.keyed.send(value=b"[" + b",".join(chunk) + b"]", partition=partition)
 
     async def detect_by_key(self, stream: faust.StreamT) -> None:
         """Run the detectors of each keyed copy against its key's state; publish what they yield.
 
-        A detector that raises does not stop the stream: the event goes to the dead-letter
-        topic with reason ``detector_error`` and the exception, like invalid input does.
+        Each message is a batch of copies whose keys all hash to this partition, so every
+        key's bundle is read and written in its own table partition. A detector that raises
+        does not stop the stream: that event goes to the dead-letter topic with reason
+        ``detector_error`` and the exception, like invalid input does.
         """
         state = self.tables.state
         async for event in stream.events():
-            message = orjson.loads(event.value)
-            parsed = parse_event_dict(message["event"], self.context)
-            if isinstance(parsed, Rejection):  # validated on the way in; only a changed region can
-                await self._reject(parsed, event)
-                continue
-            started = time.perf_counter()
-            try:
-                outputs = self._detect(message, parsed, state)
-            except Exception as error:
-                log.exception("detectors failed on %s", parsed.uid)
-                await self._reject(Rejection("detector_error", f"{type(error).__name__}: {error}"), event)
-                continue
-            metrics.DETECTOR_SECONDS.labels(message["family"]).observe(time.perf_counter() - started)
-            for output in outputs:
-                await self._publish(output, message)
+            for message in orjson.loads(event.value):
+                parsed = parse_event_dict(message["event"], self.context)
+                if isinstance(parsed, Rejection):  # validated on the way in; only a changed region can
+                    await self._reject(parsed, event, orjson.dumps(message["event"]))
+                    continue
+                started = time.perf_counter()
+                try:
+                    outputs = self._detect(message, parsed, state)
+                except Exception as error:
+                    log.exception("detectors failed on %s", parsed.uid)
+                    failure = Rejection("detector_error", f"{type(error).__name__}: {error}")
+                    await self._reject(failure, event, orjson.dumps(message["event"]))
+                    continue
+                metrics.DETECTOR_SECONDS.labels(message["family"]).observe(time.perf_counter() - started)
+                for output in outputs:
+                    await self._publish(output, message)
 
     def _detect(self, message: dict[str, Any], parsed: Any, state: Any) -> list[Output]:
         if message["family"] == RISK:
@@ -133,7 +174,7 @@ class Pipeline:
             self.sink.add_pseudonym(output.pseudonym, output.employee_id)
         else:  # a risk-score signal: keyed by the employee, one more hop
             value = orjson.dumps({"family": RISK, "signal": output.as_dict(), "event": message["event"]})
-            await self.topics.keyed.send(key=output.employee_id.encode(), value=value)
+            await self._send_keyed(self._partition(output.employee_id), [value])
             metrics.KEYED_SENT.labels(RISK).inc()
 
     async def store_alerts(self, stream: faust.StreamT) -> None:

@@ -7,9 +7,32 @@ import faust
 from streams.settings import Settings
 
 
+def _lower_fetch_wait(max_wait_ms: int) -> None:
+    """Make Faust's consumers long-poll for at most ``max_wait_ms`` (Faust hard-codes 1500 ms).
+
+    A broker that does not answer a waiting fetch as soon as data arrives (Tansu, measured:
+    median 553 ms per fetch at 1500 ms, 3 ms at 100 ms) otherwise adds up to 1.5 s per hop.
+    Apache Kafka answers at once either way, so a short wait costs only idle polls.
+    """
+    from faust.transport.drivers import aiokafka as driver
+
+    original = driver.AIOKafkaConsumerThread._create_worker_consumer
+    if getattr(original, "_cm_patched", False):
+        return
+
+    def create(self, transport):
+        consumer = original(self, transport)
+        consumer._fetch_max_wait_ms = max_wait_ms
+        return consumer
+
+    create._cm_patched = True  # type: ignore[attr-defined]
+    driver.AIOKafkaConsumerThread._create_worker_consumer = create
+
+
 def create_app(settings: Settings) -> faust.App:
     """A Faust app for ``settings``: RocksDB tables under ``data_dir``, raw-bytes codecs."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    _lower_fetch_wait(settings.fetch_max_wait_ms)
     return faust.App(
         settings.app_id,
         broker=settings.kafka_broker,
@@ -29,4 +52,6 @@ def create_app(settings: Settings) -> faust.App:
         stream_wait_empty=False,
         broker_commit_every=1000,
         broker_commit_interval=1.0,
+        broker_session_timeout=15.0,  # a dead worker's partitions move on within seconds, not a minute
+        broker_heartbeat_interval=3.0,
     )

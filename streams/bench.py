@@ -32,6 +32,7 @@ from infra.brokers import BrokerProcess, free_port, start_tansu
 from streams.settings import Settings, Topics
 from streams.simulate import AGENCY_PBX, Simulator
 
+DEMO_POLICY = Path(__file__).resolve().parent.parent / "infra" / "policy" / "demo.yaml"
 HOPS = 2
 """Faust hops of an input event: its input topic, then the keyed repartition topic."""
 LATENCY_SAMPLES = 40
@@ -107,14 +108,18 @@ def _floor_rate(settings: Settings, expected: int, data_dir: Path) -> float:
             "CM_WEB_PORT": str(free_port()),
         },
     )
-    out = subprocess.run(  # noqa: S603 - our own module, same interpreter
-        [sys.executable, "-m", "streams.bench_floor", str(expected)],
-        env=env,
-        capture_output=True,
-        timeout=900,
-        check=True,
-    )
-    return float(orjson.loads(out.stdout.splitlines()[-1])["rate"])
+    data_dir.mkdir(parents=True, exist_ok=True)
+    result = data_dir / "floor.json"
+    with (data_dir / "floor.log").open("wb") as log:
+        subprocess.run(  # noqa: S603 - our own module, same interpreter
+            [sys.executable, "-m", "streams.bench_floor", str(expected), str(result)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            timeout=900,
+            check=True,
+        )
+    return float(orjson.loads(result.read_bytes())["rate"])
 
 
 class _Worker:
@@ -130,8 +135,8 @@ class _Worker:
                 "CM_FLUSH_INTERVAL": "0.2",
             },
         )
-        if settings.policy:
-            env["CM_POLICY"] = str(settings.policy)
+        env["CM_POLICY"] = str(settings.policy or DEMO_POLICY)  # the simulated company's policy
+        data_dir.mkdir(parents=True, exist_ok=True)
         log = (data_dir / "worker.log").open("ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "streams", "worker"],

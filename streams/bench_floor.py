@@ -1,6 +1,7 @@
 """The Faust floor of ``bench``: no-op agents on the input topics, with the worker's own settings.
 
-Run as ``python -m streams.bench_floor N``; prints ``{"rate": events/s}`` once N events were read.
+Run as ``python -m streams.bench_floor N OUT.json``; writes ``{"rate": events/s}`` to OUT.json
+once N events were read, then exits.
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from pathlib import Path
 
 import orjson
 import uvloop
@@ -17,7 +19,7 @@ from streams.app import create_app
 from streams.settings import Settings
 
 
-def main(expected: int) -> None:
+def main(expected: int, out: Path) -> None:
     """Count events on every input topic; exit when ``expected`` were seen."""
     settings = Settings()
     app = create_app(settings)
@@ -30,10 +32,7 @@ def main(expected: int) -> None:
             seen["count"] += 1
             if seen["count"] == expected:
                 elapsed = time.perf_counter() - seen["first"]
-                sys.stdout.write(
-                    orjson.dumps({"rate": expected / elapsed, "seconds": elapsed}).decode() + "\n"
-                )
-                sys.stdout.flush()
+                out.write_bytes(orjson.dumps({"rate": expected / elapsed, "seconds": elapsed}))
                 os._exit(0)
 
     for name in settings.topics.inputs():
@@ -44,4 +43,4 @@ def main(expected: int) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]))
+    main(int(sys.argv[1]), Path(sys.argv[2]))

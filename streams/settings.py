@@ -46,6 +46,7 @@ class Settings(BaseSettings):
     alert_ttl_days: int = Field(730, ge=1, description="how long alerts stay in ClickHouse")
     flush_interval: float = Field(0.5, gt=0, description="seconds between ClickHouse flushes")
     flush_rows: int = Field(2000, ge=1, description="rows that trigger an early flush")
+    fetch_max_wait_ms: int = Field(100, ge=1, le=5000, description="longest a consumer fetch waits for data")
     pseudonym_key: SecretStr | None = Field(
         None, description="HMAC key for distress pseudonyms; required by the worker while distress rules run"
     )

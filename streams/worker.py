@@ -33,6 +33,7 @@ def build_pipeline(settings: Settings, policy: Policy) -> Pipeline:
         sink,
         flush_rows=settings.flush_rows,
         flush_interval=settings.flush_interval,
+        keyed_partitions=settings.partitions,
     )
     register_views(pipeline)
     return pipeline

@@ -7,9 +7,11 @@ dropped, so ``坐 牢``, ``坐-牢``, ``老賴`` and ``ＰＯＬＩＣＥ`` read
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import chain
 
 _DROPPED = ("P", "Z", "C")  # punctuation, separators (spaces), control/format characters
 
@@ -29,27 +31,49 @@ class Normalized:
     origin: tuple[int, ...]
 
 
-@lru_cache(maxsize=4096)
+def _dropped_class() -> str:
+    """A regex character class of every code point in the dropped categories (built once)."""
+    ranges: list[tuple[int, int]] = []
+    for code in range(0x110000):
+        if 0xD800 <= code <= 0xDFFF:
+            continue
+        category = unicodedata.category(chr(code))
+        if category[0] in _DROPPED and category != "Cn":  # unassigned code points never appear
+            if ranges and ranges[-1][1] == code - 1:
+                ranges[-1] = (ranges[-1][0], code)
+            else:
+                ranges.append((code, code))
+    return "".join(
+        re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in ranges
+    )
+
+
+_KEPT_RUN = re.compile(f"[^{_dropped_class()}]+")
+
+
 def _fold(char: str) -> str:
-    if unicodedata.category(char)[0] in _DROPPED:
-        return ""
-    folded = unicodedata.normalize("NFKC", char).casefold()
-    return "".join(c for c in folded if unicodedata.category(c)[0] not in _DROPPED)
+    return "".join(_KEPT_RUN.findall(unicodedata.normalize("NFKC", char).casefold()))
 
 
+@lru_cache(maxsize=50_000)
 def normalize(text: str) -> Normalized:
     """Normalise ``text`` for matching; see the module docstring."""
     converter = _converter()
     simplified = converter.convert(text)
     if len(simplified) != len(text):  # a phrase mapping changed the length: convert char by char
         simplified = "".join(converter.convert(ch) or ch for ch in text)
+    folded = unicodedata.normalize("NFKC", simplified).casefold()
+    if len(folded) == len(simplified):  # the usual case: one character for one
+        runs = [m.span() for m in _KEPT_RUN.finditer(folded)]
+        origin = tuple(chain.from_iterable(range(a, b) for a, b in runs))
+        return Normalized("".join(folded[a:b] for a, b in runs), origin)
     out: list[str] = []
-    origin: list[int] = []
+    positions: list[int] = []
     for index, char in enumerate(simplified):
-        folded = _fold(char)
-        out.append(folded)
-        origin.extend([index] * len(folded))
-    return Normalized("".join(out), tuple(origin))
+        piece = _fold(char)
+        out.append(piece)
+        positions.extend([index] * len(piece))
+    return Normalized("".join(out), tuple(positions))
 
 
 def normalize_term(term: str) -> str:
