@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, insort
 from collections import Counter
+from collections.abc import MutableMapping
 from typing import Any
 
 Entry = list[Any]
@@ -26,6 +27,16 @@ def prune(log: list[Entry], horizon: float) -> list[Entry]:
     """Drop entries older than ``horizon``."""
     start = bisect_left(log, horizon, key=lambda e: e[0])
     return log[start:] if start else log
+
+
+def record(state: MutableMapping[str, Any], key: str, entry: Entry, keep: float) -> list[Entry]:
+    """Insert ``entry`` into the log at ``state[key]``, keep ``keep`` seconds (plus the allowed
+    lateness) behind its newest entry, store the log back and return it."""
+    log: list[Entry] = state.get(key) or []
+    insert(log, entry)
+    log = prune(log, log[-1][0] - keep - ALLOWED_LATENESS)
+    state[key] = log
+    return log
 
 
 def find_window(

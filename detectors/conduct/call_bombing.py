@@ -9,7 +9,7 @@ from pydantic import Field
 from detectors.base import Detector, Finding, Routed, RuleConfig, State
 from detectors.conduct._calls import collection_call, started
 from detectors.durations import Duration, format_duration
-from detectors.windows import ALLOWED_LATENESS, find_window, insert, prune
+from detectors.windows import find_window, record
 from events import Subject
 from events.alert import Severity
 
@@ -41,11 +41,7 @@ class CallBombing(Detector[CallBombingConfig]):
         event, collection = found
         ts, number = started(event), event.data.callee
         width = self.config.window.total_seconds()
-        key = self.state_key(item.key)
-        log = state.get(key) or []
-        insert(log, [ts, event.uid, number])
-        log = prune(log, log[-1][0] - width - ALLOWED_LATENESS)
-        state[key] = log
+        log = record(state, self.state_key(item.key), [ts, event.uid, number], width)
         to_number = [e for e in log if e[2] == number]
         window = find_window(to_number, ts, width, self.config.min_calls, value_index=1)
         if window is None:

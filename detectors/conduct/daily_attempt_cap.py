@@ -9,7 +9,7 @@ from pydantic import Field
 from detectors.base import Detector, Finding, Routed, RuleConfig, State
 from detectors.conduct._calls import SOURCE_CN_2026, collection_call, started
 from detectors.durations import local_date, local_day_window
-from detectors.windows import insert, prune
+from detectors.windows import record
 from events import Subject
 from events.alert import Severity
 
@@ -34,11 +34,7 @@ class DailyAttemptCap(Detector[AttemptCapConfig]):
             return None
         event, collection = found
         ts, number = started(event), event.data.callee
-        key = self.state_key(item.key)
-        log = state.get(key) or []
-        insert(log, [ts, event.uid, number])
-        log = prune(log, log[-1][0] - 2 * 86400)
-        state[key] = log
+        log = record(state, self.state_key(item.key), [ts, event.uid, number], 2 * 86400)
         start, end = local_day_window(ts, self.policy.timezone)
         attempts = [e for e in log if e[2] == number and start <= e[0] < end]
         if len(attempts) <= self.config.max_attempts:

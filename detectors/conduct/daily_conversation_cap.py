@@ -16,7 +16,7 @@ from pydantic import Field
 from detectors.base import Detector, Finding, Routed, RuleConfig, State
 from detectors.conduct._calls import SOURCE_GBT, collection_call, started
 from detectors.durations import Duration, format_duration, local_date, local_day_window
-from detectors.windows import find_window, insert, prune
+from detectors.windows import find_window, record
 from events import Subject
 from events.alert import Severity
 
@@ -54,11 +54,7 @@ class DailyConversationCap(Detector[ConversationCapConfig]):
             return None
         event, collection = found
         ts = started(event)
-        key = self.state_key(item.key)
-        log = state.get(key) or []
-        insert(log, [ts, event.uid, bool(event.data.answered)])
-        log = prune(log, log[-1][0] - 8 * 86400)
-        state[key] = log
+        log = record(state, self.state_key(item.key), [ts, event.uid, bool(event.data.answered)], 8 * 86400)
         subject = Subject(kind="debtor", id=collection.debtor_id)
         if self.config.max_answered is not None:
             finding = self._daily(log, ts, subject, collection.agent_id)

@@ -17,7 +17,7 @@ from detectors.durations import Duration, format_duration
 from detectors.text import default_matcher
 from detectors.text.matcher import find_amounts
 from detectors.text.speech import agent_turns
-from detectors.windows import insert, prune
+from detectors.windows import record
 from events import Subject
 from events.alert import Severity
 
@@ -98,11 +98,12 @@ class ThirdPartyContactWithoutCause(Detector[ContactWithoutCauseConfig]):
         if not reached_debtor and role not in THIRD_PARTIES:
             return None
         ts, gap = started(event), self.config.reachable_within.total_seconds()
-        key = self.state_key(f"{item.key}|{collection.case_id}")
-        log = state.get(key) or []
-        insert(log, [ts, event.uid, "debtor" if reached_debtor else "third"])
-        log = prune(log, log[-1][0] - 2 * gap)
-        state[key] = log
+        log = record(
+            state,
+            self.state_key(f"{item.key}|{collection.case_id}"),
+            [ts, event.uid, "debtor" if reached_debtor else "third"],
+            2 * gap,
+        )
         if reached_debtor:  # a late-arriving debtor conversation makes later third-party calls unjustified
             pairs = [(ts, e) for e in log if e[2] == "third" and ts <= e[0] <= ts + gap]
         else:

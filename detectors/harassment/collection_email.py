@@ -16,7 +16,7 @@ from detectors.durations import Duration, format_duration
 from detectors.harassment.collection_content import collection_terms
 from detectors.routing import domain_in
 from detectors.text.speech import outside_party_text
-from detectors.windows import ALLOWED_LATENESS, insert, prune
+from detectors.windows import record
 from events import Subject
 from events.alert import Severity
 from events.models import MailReceivedEvent
@@ -92,11 +92,7 @@ class CollectionEmail(Detector[CollectionEmailConfig]):
             )
         ]
         width = self.config.domain_window.total_seconds()
-        key = self.state_key(domain)
-        log = state.get(key) or []
-        insert(log, [ts, event.uid, sender])
-        log = prune(log, log[-1][0] - width - ALLOWED_LATENESS)
-        state[key] = log
+        log = record(state, self.state_key(domain), [ts, event.uid, sender], width)
         senders = sorted({e[2] for e in log if abs(e[0] - ts) <= width})
         free_mail = domain in FREE_MAIL_DOMAINS
         if len(senders) >= self.config.domain_senders and not free_mail:

@@ -8,7 +8,7 @@ from pydantic import Field
 
 from detectors.base import Detector, Finding, Routed, RuleConfig, State
 from detectors.durations import Duration, format_duration
-from detectors.windows import ALLOWED_LATENESS, find_window, insert, prune
+from detectors.windows import find_window, record
 from events import Subject
 from events.alert import Severity
 
@@ -33,11 +33,7 @@ class ContactBlast(Detector[ContactBlastConfig]):
             return None
         width = self.config.window.total_seconds()
         ts = item.event.timestamp
-        key = self.state_key(item.key)
-        log = state.get(key) or []
-        insert(log, [ts, item.event.uid, employee])
-        log = prune(log, log[-1][0] - width - ALLOWED_LATENESS)
-        state[key] = log
+        log = record(state, self.state_key(item.key), [ts, item.event.uid, employee], width)
         window = find_window(log, ts, width, self.config.distinct_employees)
         if window is None:
             return None

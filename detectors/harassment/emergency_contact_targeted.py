@@ -14,7 +14,7 @@ from detectors.base import Detector, Finding, Routed, RuleConfig, State
 from detectors.durations import Duration, format_duration
 from detectors.harassment.collection_content import collection_terms
 from detectors.text.speech import outside_party_text
-from detectors.windows import ALLOWED_LATENESS, insert, prune
+from detectors.windows import record
 from events import Subject
 from events.alert import Severity
 
@@ -52,11 +52,7 @@ class EmergencyContactTargeted(Detector[EmergencyContactTargetedConfig]):
         content = len(terms) >= self.config.min_terms
         width = self.config.window.total_seconds()
         ts = item.event.timestamp
-        key = self.state_key(item.key)
-        log = state.get(key) or []
-        insert(log, [ts, item.event.uid, employee, listers])
-        log = prune(log, log[-1][0] - width - ALLOWED_LATENESS)
-        state[key] = log
+        log = record(state, self.state_key(item.key), [ts, item.event.uid, employee, listers], width)
         findings = []
         for debtor in listers:
             reached = [e for e in log if debtor in e[3] and abs(e[0] - ts) <= width]

@@ -8,7 +8,7 @@ from pydantic import Field, model_validator
 
 from detectors.base import Detector, Finding, Routed, RuleConfig, State
 from detectors.durations import Duration, format_duration
-from detectors.windows import ALLOWED_LATENESS, find_window, insert, prune
+from detectors.windows import find_window, record
 from events import Subject
 from events.alert import SEVERITY_RANK, Severity
 
@@ -39,11 +39,7 @@ class RepeatedCalls(Detector[RepeatedCallsConfig]):
         target = f"employee:{employee}" if employee else f"line:{item.facts['line']}"
         width = self.config.window.total_seconds()
         ts = item.event.timestamp
-        key = self.state_key(item.key)
-        log = state.get(key) or []
-        insert(log, [ts, item.event.uid, target])
-        log = prune(log, log[-1][0] - width - ALLOWED_LATENESS)
-        state[key] = log
+        log = record(state, self.state_key(item.key), [ts, item.event.uid, target], width)
         to_target = [entry for entry in log if entry[2] == target]
         high = find_window(to_target, ts, width, self.config.high_calls, value_index=1)
         window = high or find_window(to_target, ts, width, self.config.min_calls, value_index=1)
