@@ -198,14 +198,6 @@ class ClickHouseSink(Sink):
             )
         return result.result_rows[0][0] if result.result_rows else None
 
-    def count_by_rule(self) -> dict[str, int]:
-        """Distinct alerts per rule id."""
-        with self._lock:
-            result = self.client.query(
-                f"SELECT rule_id, count() FROM {self.database}.alerts FINAL GROUP BY rule_id"  # noqa: S608
-            )
-        return {rule: int(count) for rule, count in result.result_rows}
-
     def close(self) -> None:
         with self._lock:
             self.client.close()
