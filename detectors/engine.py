@@ -141,16 +141,19 @@ class Engine:
             out.extend(self.process_signal(signal, state))
         return out
 
-    def _is_duplicate(self, item: Routed, state: State) -> bool:
-        key = f"seen|{item.family}|{item.key}"
-        seen: dict[str, float] = state.get(key) or {}
+    def _is_duplicate(self, item: Routed, bundle: State) -> bool:
+        """Whether this key already saw ``(source, id)``; remembers it otherwise.
+
+        Ids are kept for the family's longest window plus a margin, pruned every 64 new ids.
+        """
+        seen: dict[str, float] = bundle.get("seen") or {}
         uid = item.event.uid
         if uid in seen:
             return True
         ts = item.event.timestamp
         seen[uid] = ts
-        horizon = max(seen.values()) - self._dedup_horizon[item.family].total_seconds()
-        if len(seen) > 64 or horizon - ALLOWED_LATENESS > min(seen.values()):
+        if len(seen) % 64 == 0:
+            horizon = ts - self._dedup_horizon[item.family].total_seconds() - ALLOWED_LATENESS
             seen = {k: v for k, v in seen.items() if v >= horizon}
-        state[key] = seen
+        bundle["seen"] = seen
         return False

@@ -8,7 +8,6 @@ not only the one ending at the newest event.
 from __future__ import annotations
 
 from bisect import bisect_left, insort
-from collections import Counter
 from collections.abc import MutableMapping
 from typing import Any
 
@@ -46,14 +45,15 @@ def find_window(
     ``threshold`` or more distinct values at ``value_index``; its entries, or None.
     """
     lo = bisect_left(log, around - width, key=lambda e: e[0])
-    counts: Counter[Any] = Counter()
+    counts: dict[Any, int] = {}
     j = lo
     for i in range(lo, len(log)):
         start = log[i][0]
         if start > around:
             break
         while j < len(log) and log[j][0] <= start + width:
-            counts[log[j][value_index]] += 1
+            value = log[j][value_index]
+            counts[value] = counts.get(value, 0) + 1
             j += 1
         if len(counts) >= threshold:
             return log[i:j]
