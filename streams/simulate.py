@@ -71,6 +71,7 @@ TOPIC_OF = {
     "mail": "mail.messages",
 }
 
+HELLO = f"您好，我是{AGENCY_NAME}的催收专员，工号{{agent}}，本次通话将被录音。"
 COMPLIANT_AGENT_LINES = [
     "请您尽快结清本金，避免产生更多罚息。",
     "我们可以为您申请协商还款方案。",
@@ -344,44 +345,12 @@ class Simulator:
                 yield self._collection_call(self._at(day, rng.uniform(8.2, 21.5)), debtor)
 
     def _collection_call(self, when: datetime, debtor: dict, label: str | None = None) -> tuple:
-        agent = self.rng.choice(self.agents)
+        """An ordinary, lawful collection call: self-identification, then a short exchange."""
         answered = self.rng.random() < 0.5
-        transcript = None
-        if answered:
-            transcript = [
-                {
-                    "speaker": "agent",
-                    "text": f"您好，我是{AGENCY_NAME}的催收专员，工号{agent}，本次通话将被录音。",
-                    "start_s": 0.5,
-                }
-            ]
-            for i in range(self.rng.randrange(1, 4)):
-                transcript.append(
-                    {"speaker": "customer", "text": self.rng.choice(CUSTOMER_LINES), "start_s": 5.0 + 12 * i}
-                )
-                transcript.append(
-                    {
-                        "speaker": "agent",
-                        "text": self.rng.choice(COMPLIANT_AGENT_LINES),
-                        "start_s": 11.0 + 12 * i,
-                    }
-                )
-        collection = {
-            "agent_id": agent,
-            "case_id": debtor["case_id"],
-            "debtor_id": debtor["debtor_id"],
-            "contact_role": "debtor",
-        }
-        return self._call(
-            when,
-            AGENCY_PBX,
-            debtor["phone"],
-            "outbound",
-            label=label,
-            answered=answered,
-            collection=collection,
-            transcript=transcript,
-        )
+        exchanges = self.rng.randrange(1, 4)
+        agent_lines = [HELLO, *(self.rng.choice(COMPLIANT_AGENT_LINES) for _ in range(exchanges))]
+        replies = [self.rng.choice(CUSTOMER_LINES) for _ in range(exchanges)]
+        return self._agent_call(when, debtor, agent_lines, label, answered=answered, replies=replies)
 
     def injected(self, day: date) -> Iterator[tuple]:
         """Labelled violations of the implemented rules, and near misses that must stay silent."""
@@ -720,13 +689,17 @@ class Simulator:
         role: str = "debtor",
         answered: bool = True,
         number: str | None = None,
+        replies: list[str] | None = None,
     ) -> tuple:
+        """A collection agent's call: ``lines`` said by the agent, each after the next reply."""
         agent = self.rng.choice(self.agents)
+        turns: list[tuple[str, str]] = []
+        for i, text in enumerate(lines):
+            if i and replies and i - 1 < len(replies):
+                turns.append(("customer", replies[i - 1]))
+            turns.append(("agent", text.format(agent=agent, amount=5000)))
         transcript = (
-            [
-                {"speaker": "agent", "text": text.format(agent=agent, amount=5000), "start_s": 1.0 + 8 * i}
-                for i, text in enumerate(lines)
-            ]
+            [{"speaker": who, "text": text, "start_s": 1.0 + 6 * k} for k, (who, text) in enumerate(turns)]
             if answered
             else None
         )
@@ -749,7 +722,7 @@ class Simulator:
 
     def _conduct_cases(self, day: date) -> Iterator[tuple]:
         rng = self.rng
-        hello = f"您好，我是{AGENCY_NAME}的催收专员，工号{{agent}}，本次通话将被录音。"
+        hello = HELLO
         debtor, label = next(self._spare_debtors), f"conduct.daily_conversation_cap#{next(self._case)}"
         for k in range(4):
             yield self._agent_call(self._at(day, 9 + 2 * k), debtor, [hello, COMPLIANT_AGENT_LINES[k]], label)
