@@ -75,10 +75,6 @@ class Directory:
         record = self.employee(employee_id)
         return list(record.get("phones", [])) if record and record.get("status") == "active" else []
 
-    def employee_for_mail(self, address: str) -> str | None:
-        """The active employee with this e-mail address."""
-        return self.store.get(f"mail:{address.strip().lower()}")
-
     def is_office_phone(self, phone: str) -> bool:
         """A switchboard number or some active employee's office phone."""
         if phone in self.policy.switchboard:

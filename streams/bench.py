@@ -49,23 +49,17 @@ def _env(settings: Settings, extra: dict[str, str]) -> dict[str, str]:
     }
 
 
-async def _produce(settings: Settings, events: list[bytes], kinds: list[str]) -> float:
+async def _produce(settings: Settings, events: list[bytes], types: list[str]) -> float:
     from aiokafka import AIOKafkaProducer
 
-    names = {
-        "hr": settings.topics.hr,
-        "finance": settings.topics.reimbursements,
-        "telephony": settings.topics.calls,
-        "mail": settings.topics.mail,
-    }
     producer = AIOKafkaProducer(
         bootstrap_servers=settings.broker_servers, linger_ms=20, max_batch_size=256_000
     )
     await producer.start()
     started = time.perf_counter()
     try:
-        for value, kind in zip(events, kinds, strict=True):
-            await producer.send(names[kind], value)
+        for value, event_type in zip(events, types, strict=True):
+            await producer.send(settings.topics.for_event(event_type), value)
         await producer.flush()
     finally:
         await producer.stop()
@@ -228,7 +222,7 @@ def _latency(settings: Settings, worker: _Worker) -> list[float]:
             },
         }
         started = time.perf_counter()
-        asyncio.run(_produce(settings, [orjson.dumps(event)], ["telephony"]))
+        asyncio.run(_produce(settings, [orjson.dumps(event)], [event["type"]]))
 
         def arrived(debtor: str = debtor) -> bool:
             rows = orjson.loads(worker.get("/alerts?limit=20&rule_id=conduct.quiet_hours"))
@@ -262,8 +256,7 @@ def run_bench(
         say(f"generating {events} events")
         generated = list(itertools.islice(Simulator(seed=11).events(), events))
         values = [orjson.dumps(e) for e in generated]
-        kinds = [e["type"].split(".", 1)[0] for e in generated]
-        produce_s = asyncio.run(_produce(settings, values, kinds))
+        produce_s = asyncio.run(_produce(settings, values, [e["type"] for e in generated]))
         say(f"produced in {produce_s:.1f} s; bare consumer")
         bare = asyncio.run(_bare_rate(settings, events))
         say(f"bare {bare:,.0f}/s; Faust no-op floor")

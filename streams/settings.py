@@ -25,6 +25,13 @@ class Topics(BaseModel):
         """The four input topics."""
         return [self.hr, self.reimbursements, self.calls, self.mail]
 
+    def for_event(self, event_type: str) -> str:
+        """The input topic of an event type (events.md): ``telephony.sms.delivered`` -> calls."""
+        family = event_type.split(".", 1)[0]
+        return {"hr": self.hr, "finance": self.reimbursements, "telephony": self.calls, "mail": self.mail}[
+            family
+        ]
+
 
 class Settings(BaseSettings):
     """Everything a worker, ``demo`` or ``bench`` needs to know about its surroundings."""

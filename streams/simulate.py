@@ -64,12 +64,6 @@ CLAIM_KINDS = {  # category: (lowest, highest amount, merchants)
     "travel": (300, 2400, ["中国国航", "如家酒店"]),
 }
 
-TOPIC_OF = {
-    "hr": "hr.events",
-    "finance": "finance.reimbursements",
-    "telephony": "telephony.calls",
-    "mail": "mail.messages",
-}
 
 HELLO = f"您好，我是{AGENCY_NAME}的催收专员，工号{{agent}}，本次通话将被录音。"
 COMPLIANT_AGENT_LINES = [
@@ -79,11 +73,6 @@ COMPLIANT_AGENT_LINES = [
     "您的账单已经逾期，请安排还款。",
 ]
 CUSTOMER_LINES = ["能不能少还一点？", "你们别再打了。", "我下个月发工资再还。", "好的，我知道了。"]
-
-
-def topic_for(event_type: str) -> str:
-    """The default input topic of an event type."""
-    return TOPIC_OF[event_type.split(".", 1)[0]]
 
 
 class Simulator:
@@ -864,13 +853,6 @@ async def produce(
     """Send simulated events to the input topics at ``rate`` events/s; return how many were sent."""
     from aiokafka import AIOKafkaProducer
 
-    topics = settings.topics
-    names = {
-        "hr": topics.hr,
-        "finance": topics.reimbursements,
-        "telephony": topics.calls,
-        "mail": topics.mail,
-    }
     producer = AIOKafkaProducer(bootstrap_servers=settings.broker_servers, linger_ms=20)
     await producer.start()
     sent, began = 0, time.monotonic()
@@ -882,9 +864,10 @@ async def produce(
             elapsed = time.monotonic() - began
             if duration is not None and elapsed >= duration:
                 break
-            family = event["type"].split(".", 1)[0]
             key = event.get("subject") or event["data"].get("employee_id") or event["id"]
-            await producer.send(names[family], orjson.dumps(event), key=str(key).encode())
+            await producer.send(
+                settings.topics.for_event(event["type"]), orjson.dumps(event), key=str(key).encode()
+            )
             sent += 1
             if rate > 0 and sent / rate > elapsed:
                 await asyncio.sleep(sent / rate - elapsed)

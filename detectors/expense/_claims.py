@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 
 from detectors.durations import local_date
 from events.models import ReimbursementSubmittedEvent
@@ -17,8 +16,3 @@ def claim_day(event: ReimbursementSubmittedEvent, tz) -> date:
 def is_cny(event: ReimbursementSubmittedEvent) -> bool:
     """Thresholds are CNY; claims in other currencies are not compared with them."""
     return event.data.currency.upper() in ("CNY", "RMB")
-
-
-def as_float(amount: Decimal | None) -> float | None:
-    """JSON-friendly amount for detector state."""
-    return None if amount is None else float(amount)

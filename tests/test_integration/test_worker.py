@@ -10,6 +10,7 @@ import pytest
 
 from detectors import load_policy
 from streams.backtest import run_backtest
+from streams.settings import Topics
 from tests.factories import at, call, claim, collection_call, employee, mail, sms
 from tests.fixtures.brokers import consume_all, produce
 from tests.fixtures.workers import WorkerProcess
@@ -51,11 +52,10 @@ def send(worker: WorkerProcess, events: list[dict]) -> None:
 
 def _produce(worker: WorkerProcess, events: list[dict]) -> None:
     records = []
+    topics = Topics(**{name: worker.topic(name) for name in Topics.model_fields})
     for event in events:
-        name = {"hr": "hr", "telephony": "calls", "finance": "reimbursements", "mail": "mail"}[
-            event["type"].split(".")[0]
-        ]
-        records.append((worker.topic(name), event, event["data"].get("employee_id") or event["id"]))
+        key = event["data"].get("employee_id") or event["id"]
+        records.append((topics.for_event(event["type"]), event, key))
     produce(worker.broker.bootstrap, records)
 
 
