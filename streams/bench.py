@@ -29,19 +29,19 @@ from typing import Any
 import orjson
 
 from infra.brokers import BrokerProcess, free_port, start_tansu
+from streams.process import spawn_worker
 from streams.settings import Settings, Topics
 from streams.simulate import AGENCY_PBX, Simulator
 
-DEMO_POLICY = Path(__file__).resolve().parent.parent / "infra" / "policy" / "demo.yaml"
 HOPS = 2
 """Faust hops of an input event: its input topic, then the keyed repartition topic."""
 LATENCY_SAMPLES = 40
 
 
 def _env(settings: Settings, extra: dict[str, str]) -> dict[str, str]:
+    """The ``CM_*`` variables that point a child process at the bench's broker and topics."""
     topics = {f"CM_TOPICS__{name.upper()}": value for name, value in settings.topics.model_dump().items()}
     return {
-        **os.environ,
         "CM_KAFKA_BROKER": settings.kafka_broker,
         "CM_PARTITIONS": str(settings.partitions),
         **topics,
@@ -107,7 +107,7 @@ def _floor_rate(settings: Settings, expected: int, data_dir: Path) -> float:
     with (data_dir / "floor.log").open("wb") as log:
         subprocess.run(  # noqa: S603 - our own module, same interpreter
             [sys.executable, "-m", "streams.bench_floor", str(expected), str(result)],
-            env=env,
+            env={**os.environ, **env},
             stdout=log,
             stderr=subprocess.STDOUT,
             timeout=900,
@@ -119,26 +119,13 @@ def _floor_rate(settings: Settings, expected: int, data_dir: Path) -> float:
 class _Worker:
     def __init__(self, settings: Settings, data_dir: Path) -> None:
         self.port = free_port()
-        env = _env(
-            settings,
-            {
-                "CM_APP_ID": f"bench-{uuid.uuid4().hex[:8]}",
-                "CM_DATA_DIR": str(data_dir),
-                "CM_WEB_PORT": str(self.port),
-                "CM_PSEUDONYM_KEY": secrets.token_hex(32),
-                "CM_FLUSH_INTERVAL": "0.2",
-            },
-        )
-        env["CM_POLICY"] = str(settings.policy or DEMO_POLICY)  # the simulated company's policy
-        data_dir.mkdir(parents=True, exist_ok=True)
-        log = (data_dir / "worker.log").open("ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "streams", "worker"],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        overrides = {
+            "CM_APP_ID": f"bench-{uuid.uuid4().hex[:8]}",
+            "CM_WEB_PORT": str(self.port),
+            "CM_PSEUDONYM_KEY": secrets.token_hex(32),
+            "CM_FLUSH_INTERVAL": "0.2",
+        }
+        self.process = spawn_worker(data_dir, _env(settings, overrides), settings.policy, loglevel="warning")
 
     def get(self, path: str) -> bytes:
         with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=10) as response:

@@ -4,46 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import secrets
 import shutil
 import signal
 import subprocess
-import sys
 import time
 import urllib.request
-from pathlib import Path
 
 import orjson
 from rich.console import Console
 from rich.panel import Panel
 
 from infra.brokers import free_port, port_open, start_tansu
+from streams.process import spawn_worker
 from streams.settings import Settings
 from streams.simulate import produce
 
-DEMO_POLICY = Path(__file__).resolve().parent.parent / "infra" / "policy" / "demo.yaml"
 console = Console()
-
-
-def _start_worker(settings: Settings, broker_url: str, port: int) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "CM_KAFKA_BROKER": broker_url,
-        "CM_DATA_DIR": str(settings.data_dir),
-        "CM_WEB_PORT": str(port),
-        "CM_POLICY": str(settings.policy or DEMO_POLICY),
-        # demo only: a fresh pseudonym key per run (production sets its own secret)
-        "CM_PSEUDONYM_KEY": os.environ.get("CM_PSEUDONYM_KEY") or secrets.token_hex(32),
-    }
-    log = (settings.data_dir / "worker.log").open("ab")
-    return subprocess.Popen(
-        [sys.executable, "-m", "streams", "worker", "--loglevel", "info"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
 
 
 def _fetch_alerts(port: int) -> list[dict]:
@@ -98,7 +74,9 @@ def run_demo(settings: Settings, duration: float | None = None, rate: float = 10
     broker = start_tansu(data_dir / "tansu")
     port = settings.web_port if settings.web_port and not port_open(settings.web_port) else free_port()
     settings = settings.model_copy(update={"kafka_broker": broker.url, "web_port": port})
-    worker = _start_worker(settings, broker.url, port)
+    worker = spawn_worker(
+        data_dir, {"CM_KAFKA_BROKER": broker.url, "CM_WEB_PORT": str(port)}, settings.policy
+    )
     console.print(
         Panel.fit(
             f"[b]live alert feed[/b]  http://127.0.0.1:{port}/\n"
