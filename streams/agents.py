@@ -155,6 +155,7 @@ class Pipeline:
                 metrics.DETECTOR_SECONDS.labels(message["family"]).observe(time.perf_counter() - started)
                 for output in outputs:
                     await self._publish(output, message)
+            await state.flush()
 
     def _detect(self, message: dict[str, Any], parsed: Any, state: Any) -> list[Output]:
         if message["family"] == RISK:

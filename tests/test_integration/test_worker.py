@@ -202,9 +202,16 @@ def test_backtest_gives_the_same_alert_ids_as_the_worker(worker, tmp_path):
         assert alert.event_ids == from_worker[alert_id]["event_ids"]
 
 
-def test_a_restarted_worker_keeps_its_window_state(broker, tmp_path):
+@pytest.mark.parametrize("disk", ["kept", "lost"])
+def test_a_restarted_worker_keeps_its_window_state(broker, tmp_path, disk):
+    """With its data directory kept (RocksDB) or lost (state recovered from the changelog)."""
     tag = uuid.uuid4().hex[:8]
     own = WorkerProcess(broker, tmp_path / "restart", app_id=f"cm-restart-{tag}", topic_prefix=f"r{tag}.")
+    again = (
+        own
+        if disk == "kept"
+        else WorkerProcess(broker, tmp_path / "fresh", app_id=f"cm-restart-{tag}", topic_prefix=f"r{tag}.")
+    )
     staff = employee(f"E-r-{tag}", "+862160009999", unique_phone("138"))
     number = unique_phone()
     calls = [call(number, "+862160009999", at(i)) for i in range(5)]
@@ -218,13 +225,13 @@ def test_a_restarted_worker_keeps_its_window_state(broker, tmp_path):
         assert not own.alerts("harassment.repeated_calls")
     finally:
         own.stop()
-    own.start()
+    again.start()
     try:
-        send(own, [calls[4]])
-        alert = own.wait_for(
-            lambda: alert_for(own, "harassment.repeated_calls", number), what="fifth call alert"
+        send(again, [calls[4]])
+        alert = again.wait_for(
+            lambda: alert_for(again, "harassment.repeated_calls", number), what="fifth call alert"
         )
         assert alert["employee_ids"] == [f"E-r-{tag}"]
         assert alert["event_ids"] == [f"{c['source']}/{c['id']}" for c in calls]
     finally:
-        own.stop()
+        again.stop()
