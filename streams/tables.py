@@ -7,6 +7,7 @@ import logging
 from collections import OrderedDict, defaultdict
 from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import faust
@@ -73,29 +74,41 @@ class StateTable(faust.Table):
         super().__delitem__(key)
 
     async def flush(self) -> None:
-        """Write every key set since the last flush to RocksDB and the changelog, once each."""
+        """Write every key set since the last flush to RocksDB and the changelog, once each.
+
+        Changelog records go out as one producer batch per partition (a ``send_batch`` of
+        aiokafka's, not a future per record), still before the source is acknowledged.
+        """
         if self._unflushed:
             unflushed, self._unflushed = self._unflushed, defaultdict(dict)
+            producer = self.app.producer._ensure_producer()  # the aiokafka producer
             topic = self.changelog_topic.get_topic_name()
             store = self.data
             for partition, records in unflushed.items():
-                last = None
+                batch, count = producer.create_batch(), 0
                 for key, encoded in records.items():
                     key_bytes = store._encode_key(key)
                     store._set(key_bytes, encoded)
-                    last = await self.app.producer.send(topic, key_bytes, encoded, partition, None, None)
-                if last is not None:
-                    last.add_done_callback(self._persist_offset)
+                    if batch.append(key=key_bytes, value=encoded, timestamp=None) is None:
+                        await self._send(producer, batch, topic, partition, count)
+                        batch, count = producer.create_batch(), 0
+                        batch.append(key=key_bytes, value=encoded, timestamp=None)
+                    count += 1
+                await self._send(producer, batch, topic, partition, count)
         while len(self._cache) > self.cache_keys:
             self._cache.popitem(last=False)
 
-    def _persist_offset(self, future: asyncio.Future[RecordMetadata]) -> None:
+    async def _send(self, producer: Any, batch: Any, topic: str, partition: int, count: int) -> None:
+        delivered = await producer.send_batch(batch, topic, partition=partition)
+        delivered.add_done_callback(partial(self._persist_offset, count))
+
+    def _persist_offset(self, count: int, future: asyncio.Future[RecordMetadata]) -> None:
         """Record in RocksDB how far the changelog is reflected locally (shortens recovery)."""
         if future.cancelled() or future.exception() is not None:
-            log.error("changelog record of %s not delivered: %r", self.name, future.exception())
+            log.error("changelog batch of %s not delivered: %r", self.name, future.exception())
             return
-        metadata = future.result()
-        self.data.set_persisted_offset(metadata.topic_partition, metadata.offset)
+        first = future.result()  # a batch's metadata carries its first offset
+        self.data.set_persisted_offset(first.topic_partition, first.offset + count - 1)
 
     async def on_rebalance(
         self, assigned: set[TP], revoked: set[TP], newly_assigned: set[TP], generation_id: int = 0
