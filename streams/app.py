@@ -49,6 +49,9 @@ def create_app(settings: Settings) -> faust.App:
         web_bind=settings.web_host,
         web_in_thread=False,
         producer_linger_ms=5,
+        # keyed batches (up to 256 KiB) and a batch's changelog share producer batches instead of
+        # each waiting for the previous one of its partition to be sent (the broker takes 1 MB)
+        producer_max_batch_size=512 * 1024,
         stream_wait_empty=False,
         broker_commit_every=1000,
         broker_commit_interval=1.0,
