@@ -30,6 +30,7 @@ from sinks import metrics
 from sinks.base import Sink
 from sinks.exceptions import SinkError
 from sinks.kafka import action_record, alert_record, deadletter_record
+from streams.handoff import Handoff
 from streams.tables import PipelineTables
 from streams.topics import PipelineTopics
 
@@ -72,6 +73,7 @@ class Pipeline:
         self.keyed_partitions = keyed_partitions
         self.engine.directory.store = tables.directory
         self.listeners: list[asyncio.Queue[Alert]] = []
+        self.handoff = Handoff()
         for name, topic in topics.inputs.items():
             app.agent(topic, name=f"validate_and_route.{name}")(self.validate_and_route)
         app.agent(topics.keyed, name="detect_by_key")(self.detect_by_key)
@@ -95,30 +97,38 @@ class Pipeline:
         async for events in stream.take_events(ROUTE_BATCH, within=ROUTE_WITHIN):
             outgoing: dict[int, list[bytes]] = defaultdict(list)
             for event in events:
-                for item, obj in await self._validate(event):
+                copies, obj = await self._validate(event)
+                ref = self.handoff.put(copies[0].event, len(copies)) if copies else None
+                for item in copies:
                     value = orjson.dumps(
-                        {"family": item.family, "key": item.key, "facts": item.facts, "event": obj}
+                        {
+                            "family": item.family,
+                            "key": item.key,
+                            "facts": item.facts,
+                            "event": obj,
+                            "ref": ref,
+                        }
                     )
                     outgoing[self._partition(item.key)].append(value)
                     metrics.child(metrics.KEYED_SENT, item.family).inc()
             for partition, records in outgoing.items():
                 await self._send_keyed(partition, records)
 
-    async def _validate(self, event: faust.EventT) -> list[tuple[Routed, dict[str, Any]]]:
-        """One input message: its keyed copies, or [] after dead-lettering it."""
+    async def _validate(self, event: faust.EventT) -> tuple[list[Routed], Any]:
+        """One input message: its keyed copies and its JSON, or no copies after dead-lettering it."""
         try:
             obj = orjson.loads(event.value)
         except orjson.JSONDecodeError as error:
             await self._reject(Rejection("not_json", f"not valid JSON: {error}"), event)
-            return []
+            return [], None
         parsed = parse_event_dict(obj, self.context)
         if isinstance(parsed, Rejection):
             await self._reject(parsed, event)
-            return []
+            return [], obj
         metrics.child(metrics.EVENTS_CONSUMED, parsed.type).inc()
         metrics.child(metrics.EVENT_TIME_LAG, event.message.topic).set(time.time() - parsed.timestamp)
         self.engine.observe_reference(parsed)  # the directory is a global table: update it here
-        return [(item, obj) for item in self.engine.route(parsed)]
+        return self.engine.route(parsed), obj
 
     def _partition(self, key: str) -> int:
         """The keyed-topic partition of ``key`` (Kafka's default murmur2 partitioner)."""
@@ -147,7 +157,9 @@ class Pipeline:
         state = self.tables.state
         async for event in stream.events():
             for message in orjson.loads(event.value):
-                parsed = parse_event_dict(message["event"], self.context)
+                parsed = self.handoff.take(message.get("ref")) or parse_event_dict(
+                    message["event"], self.context
+                )
                 if isinstance(parsed, Rejection):  # validated on the way in; only a changed region can
                     await self._reject(parsed, event, orjson.dumps(message["event"]))
                     continue
