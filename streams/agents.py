@@ -31,7 +31,7 @@ from sinks.base import Sink
 from sinks.exceptions import SinkError
 from sinks.kafka import action_record, alert_record, deadletter_record
 from streams.handoff import Handoff
-from streams.tables import PipelineTables
+from streams.tables import PipelineTables, StateTable
 from streams.topics import PipelineTopics
 
 log = logging.getLogger(__name__)
@@ -156,26 +156,31 @@ class Pipeline:
         """
         state = self.tables.state
         async for event in stream.events():
-            for message in orjson.loads(event.value):
-                parsed = self.handoff.take(message.get("ref")) or parse_event_dict(
-                    message["event"], self.context
-                )
-                if isinstance(parsed, Rejection):  # validated on the way in; only a changed region can
-                    await self._reject(parsed, event, orjson.dumps(message["event"]))
-                    continue
-                started = time.perf_counter()
-                try:
-                    outputs = self._detect(message, parsed, state)
-                except Exception as error:
-                    log.exception("detectors failed on %s", parsed.uid)
-                    failure = Rejection("detector_error", f"{type(error).__name__}: {error}")
-                    await self._reject(failure, event, orjson.dumps(message["event"]))
-                    continue
-                elapsed = time.perf_counter() - started
-                metrics.child(metrics.DETECTOR_SECONDS, message["family"]).observe(elapsed)
-                for output in outputs:
-                    await self._publish(output, message)
+            try:
+                await self._detect_batch(event, state)
+            except BaseException:  # a batch that did not finish leaves no half-written state behind
+                state.discard()
+                raise
             await state.flush()
+
+    async def _detect_batch(self, event: faust.EventT, state: StateTable) -> None:
+        for message in orjson.loads(event.value):
+            parsed = self.handoff.take(message.get("ref")) or parse_event_dict(message["event"], self.context)
+            if isinstance(parsed, Rejection):  # validated on the way in; only a changed region can
+                await self._reject(parsed, event, orjson.dumps(message["event"]))
+                continue
+            started = time.perf_counter()
+            try:
+                outputs = self._detect(message, parsed, state)
+            except Exception as error:
+                log.exception("detectors failed on %s", parsed.uid)
+                failure = Rejection("detector_error", f"{type(error).__name__}: {error}")
+                await self._reject(failure, event, orjson.dumps(message["event"]))
+                continue
+            elapsed = time.perf_counter() - started
+            metrics.child(metrics.DETECTOR_SECONDS, message["family"]).observe(elapsed)
+            for output in outputs:
+                await self._publish(output, message)
 
     def _detect(self, message: dict[str, Any], parsed: Any, state: Any) -> list[Output]:
         if message["family"] == RISK:

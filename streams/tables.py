@@ -88,7 +88,7 @@ class StateTable(faust.Table):
                 batch, count = producer.create_batch(), 0
                 for key, encoded in records.items():
                     key_bytes = store._encode_key(key)
-                    store._set(key_bytes, encoded)
+                    self._put(partition, key_bytes, encoded)
                     if batch.append(key=key_bytes, value=encoded, timestamp=None) is None:
                         await self._send(producer, batch, topic, partition, count)
                         batch, count = producer.create_batch(), 0
@@ -97,6 +97,18 @@ class StateTable(faust.Table):
                 await self._send(producer, batch, topic, partition, count)
         while len(self._cache) > self.cache_keys:
             self._cache.popitem(last=False)
+
+    def discard(self) -> None:
+        """Forget writes not flushed yet, and the cache that holds them (a batch that failed)."""
+        self._unflushed.clear()
+        self._cache.clear()
+
+    def _put(self, partition: int, key: bytes, value: bytes) -> None:
+        """RocksDB write to ``partition``'s database (Faust's ``Store._set`` takes the partition
+        from the current event, which is the right one only while its batch is processed)."""
+        store = self.data
+        store._key_index[key] = partition
+        store._db_for_partition(partition).put(key, value)
 
     async def _send(self, producer: Any, batch: Any, topic: str, partition: int, count: int) -> None:
         delivered = await producer.send_batch(batch, topic, partition=partition)
