@@ -44,6 +44,8 @@ def find_window(
     """The first window ``[t, t + width]`` (ends included) that contains ``around`` and holds
     ``threshold`` or more distinct values at ``value_index``; its entries, or None.
     """
+    if len(log) < threshold:  # fewer entries than distinct values needed: no window can hold them
+        return None
     lo = bisect_left(log, around - width, key=lambda e: e[0])
     counts: dict[Any, int] = {}
     j = lo
