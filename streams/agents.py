@@ -124,7 +124,7 @@ class Pipeline:
         parsed = parse_event_dict(obj, self.context)
         if isinstance(parsed, Rejection):
             await self._reject(parsed, event)
-            return [], obj
+            return [], None
         metrics.child(metrics.EVENTS_CONSUMED, parsed.type).inc()
         metrics.child(metrics.EVENT_TIME_LAG, event.message.topic).set(time.time() - parsed.timestamp)
         self.engine.observe_reference(parsed)  # the directory is a global table: update it here
@@ -150,8 +150,9 @@ class Pipeline:
         """Run the detectors of each keyed copy against its key's state; publish what they yield.
 
         Each message is a batch of copies whose keys all hash to this partition, so every
-        key's bundle is read and written in its own table partition. A detector that raises
-        does not stop the stream: that event goes to the dead-letter topic with reason
+        key's bundle is read and written in its own table partition; the batch's state writes
+        reach RocksDB and the changelog once it is done (``StateTable.flush``). A detector that
+        raises does not stop the stream: that event goes to the dead-letter topic with reason
         ``detector_error`` and the exception, like invalid input does.
         """
         state = self.tables.state
