@@ -35,7 +35,7 @@ from streams.tables import PipelineTables, StateTable
 from streams.topics import PipelineTopics
 
 log = logging.getLogger(__name__)
-ROUTE_BATCH = 500
+ROUTE_BATCH = 1000
 ROUTE_WITHIN = 0.05
 MAX_BATCH_BYTES = 256 * 1024
 RISK = "risk"
