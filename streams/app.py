@@ -53,7 +53,10 @@ def create_app(settings: Settings) -> faust.App:
         # each waiting for the previous one of its partition to be sent (the broker takes 1 MB)
         producer_max_batch_size=512 * 1024,
         stream_wait_empty=False,
-        broker_commit_every=1000,
+        # Faust commits inline in its consumer's drain loop, after waiting for the producer to
+        # flush; every 1,000 messages that stalled the pipeline (about 10 %, measured), so it
+        # commits every 10,000 messages or every second, whichever comes first
+        broker_commit_every=10_000,
         broker_commit_interval=1.0,
         broker_session_timeout=15.0,  # a dead worker's partitions move on within seconds, not a minute
         broker_heartbeat_interval=3.0,
