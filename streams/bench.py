@@ -7,11 +7,9 @@
    it owns its partitions until every event, keyed copy and alert is through.
 5. Latency: with the worker idle, events that raise an alert at once are produced one by one;
    the time from produce to the alert being queryable in ClickHouse gives p50/p99.
-
-The runs go floor, pipeline, pipeline (then latency), floor, and ``faust_floor_rate`` and
-``pipeline_rate`` are the means of their two runs (all four are reported): a machine whose
-speed drifts during the bench (shared cores do) then moves both sides of ``floor_ratio``
-alike.
+6. The floor once more: ``faust_floor_rate`` is the mean of the runs before and after the
+   pipeline, so that a machine whose speed drifts during the bench (shared cores do) moves
+   both sides of ``floor_ratio`` alike; both runs are in ``faust_floor_rates``.
 """
 
 from __future__ import annotations
@@ -224,20 +222,6 @@ def _latency(settings: Settings, worker: _Worker) -> list[float]:
     return samples
 
 
-def _pipeline_run(
-    settings: Settings, events: int, data_dir: Path, latency: bool = False
-) -> tuple[float, list[float]]:
-    """A fresh worker's rate over the input topics, and then its alert latencies if asked."""
-    worker = _Worker(settings, data_dir)
-    try:
-        started = worker.wait(lambda: orjson.loads(worker.get("/status"))["ready"], 180, "the worker")
-        # /metrics costs the worker's loop a few % when read 20 times a second
-        done = worker.wait(_drained(worker, events), 1800, "the pipeline to drain", every=0.25)
-        return events / (done - started), _latency(settings, worker) if latency else []
-    finally:
-        worker.stop()
-
-
 def _percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
@@ -266,24 +250,28 @@ def run_bench(
         say(f"produced in {produce_s:.1f} s; bare consumer")
         bare = asyncio.run(_bare_rate(settings, events))
         say(f"bare {bare:,.0f}/s; Faust no-op floor")
-        # floor, pipeline, pipeline, floor: both sides of floor_ratio centred on the same moment
         floors = [_floor_rate(settings, events, work / "floor")]
         say(f"floor {floors[0]:,.0f}/s; pipeline")
-        first, _ = _pipeline_run(settings, events, work / "pipeline")
-        say(f"pipeline {first:,.0f}/s; pipeline again, then latency")
-        second, latencies = _pipeline_run(settings, events, work / "pipeline-again", latency=True)
-        pipelines = [first, second]
-        say(f"pipeline {second:,.0f}/s; Faust no-op floor again")
-        floors.append(_floor_rate(settings, events, work / "floor-again"))
+        worker = _Worker(settings, work / "pipeline")
+        try:
+            started = worker.wait(lambda: orjson.loads(worker.get("/status"))["ready"], 180, "the worker")
+            # /metrics costs the worker's loop a few % when read 20 times a second
+            done = worker.wait(_drained(worker, events), 1800, "the pipeline to drain", every=0.25)
+            pipeline = events / (done - started)
+            say(f"pipeline {pipeline:,.0f}/s; latency")
+            latencies = _latency(settings, worker)
+        finally:
+            worker.stop()
+        say("Faust no-op floor again")
+        floors.append(_floor_rate(settings, events, work / "floor-after"))
         say(f"floor {floors[1]:,.0f}/s")
     finally:
         if broker:
             broker.stop()
-    floor, pipeline = statistics.mean(floors), statistics.mean(pipelines)
+    floor = statistics.mean(floors)
     return {
         "events": events,
         "pipeline_rate": round(pipeline, 1),
-        "pipeline_rates": [round(rate, 1) for rate in pipelines],
         "bare_rate": round(bare, 1),
         "faust_floor_rate": round(floor, 1),
         "faust_floor_rates": [round(rate, 1) for rate in floors],
