@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from detectors.durations import local_date
 from events.models import ReimbursementSubmittedEvent
@@ -16,3 +17,16 @@ def claim_day(event: ReimbursementSubmittedEvent, tz) -> date:
 def is_cny(event: ReimbursementSubmittedEvent) -> bool:
     """Thresholds are CNY; claims in other currencies are not compared with them."""
     return event.data.currency.upper() in ("CNY", "RMB")
+
+
+def record_in_month(
+    state: Any, key: str, event: ReimbursementSubmittedEvent, tz
+) -> tuple[date, dict[str, list[Any]]]:
+    """Remember the claim under ``key`` and its calendar month (claim id -> [ts, uid]);
+    return the claim's day and that month's claims (a repeated claim id counts once)."""
+    day = claim_day(event, tz)
+    month_key = f"{key}|{day:%Y-%m}"
+    claims: dict[str, list[Any]] = state.get(month_key) or {}
+    claims[event.data.claim_id] = [event.timestamp, event.uid]
+    state[month_key] = claims
+    return day, claims

@@ -8,7 +8,7 @@ from pydantic import Field
 
 from detectors.base import Detector, Finding, Routed, RuleConfig, State
 from detectors.durations import month_window
-from detectors.expense._claims import claim_day, is_cny
+from detectors.expense._claims import is_cny, record_in_month
 from events import Subject
 from events.alert import Severity
 from events.models import ReimbursementSubmittedEvent
@@ -35,14 +35,10 @@ class NearLimitCluster(Detector[NearLimitConfig]):
         limit, amount = event.data.approval_limit, event.data.amount
         if limit is None or not (self.config.ratio * limit <= amount < limit):
             return None
-        day = claim_day(event, self.policy.timezone)
-        month = day.strftime("%Y-%m")
-        key = self.state_key(f"{item.key}|{month}")
-        claims: dict[str, list] = state.get(key) or {}
-        claims[event.data.claim_id] = [event.timestamp, event.uid]
-        state[key] = claims
+        day, claims = record_in_month(state, self.state_key(item.key), event, self.policy.timezone)
         if len(claims) < self.config.min_claims:
             return None
+        month = day.strftime("%Y-%m")
         return Finding(
             subject=Subject(kind="employee", id=item.key),
             severity=self.config.severity,
