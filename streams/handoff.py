@@ -26,25 +26,23 @@ class Handoff:
         self.keep = keep
         self._prefix = uuid.uuid4().hex[:12] + ":"
         self._count = 0
-        self._events: OrderedDict[str, list[Event | int]] = OrderedDict()
+        self._events: OrderedDict[str, tuple[Event, int]] = OrderedDict()  # ref -> (event, takes left)
 
     def put(self, event: Event, copies: int) -> str:
         """Keep ``event`` for ``copies`` takes; the reference to put in the copies."""
         self._count += 1
         ref = f"{self._prefix}{self._count}"
-        self._events[ref] = [event, copies]
+        self._events[ref] = (event, copies)
         if len(self._events) > self.keep:
             self._events.popitem(last=False)
         return ref
 
     def take(self, ref: str | None) -> Event | None:
         """The event behind ``ref`` if this process parsed it and still has it, else None."""
-        entry = self._events.get(ref) if ref else None
+        entry = self._events.pop(ref, None) if ref else None
         if entry is None:
             return None
         event, left = entry
-        if left == 1:
-            del self._events[ref]  # type: ignore[arg-type]
-        else:
-            entry[1] = left - 1  # type: ignore[operator]
-        return event  # type: ignore[return-value]
+        if left > 1:
+            self._events[ref] = (event, left - 1)
+        return event

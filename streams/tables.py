@@ -118,8 +118,9 @@ class StateTable(faust.Table):
 
     def _persist_offset(self, count: int, future: asyncio.Future[RecordMetadata]) -> None:
         """Record in RocksDB how far the changelog is reflected locally (shortens recovery)."""
-        if future.cancelled() or future.exception() is not None:
-            log.error("changelog batch of %s not delivered: %r", self.name, future.exception())
+        error = asyncio.CancelledError() if future.cancelled() else future.exception()
+        if error is not None:
+            log.error("changelog batch of %s not delivered: %r", self.name, error)
             return
         first = future.result()  # a batch's metadata carries its first offset
         self.data.set_persisted_offset(first.topic_partition, first.offset + count - 1)
