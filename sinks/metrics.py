@@ -9,7 +9,16 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 REGISTRY = CollectorRegistry(auto_describe=True)
 
 EVENTS_CONSUMED = Counter(
-    "cm_events_consumed_total", "Input events read and validated, by event type", ["type"], registry=REGISTRY
+    "cm_events_consumed_total",
+    "Input messages read, by topic: processed + dead-lettered + lost dead letters",
+    ["topic"],
+    registry=REGISTRY,
+)
+EVENTS_PROCESSED = Counter(
+    "cm_events_processed_total",
+    "Input events validated and routed to the detectors, by topic and event type",
+    ["topic", "type"],
+    registry=REGISTRY,
 )
 KEYED_SENT = Counter(
     "cm_keyed_sent_total",
@@ -19,8 +28,14 @@ KEYED_SENT = Counter(
 )
 EVENTS_REJECTED = Counter(
     "cm_events_rejected_total",
-    "Input messages sent to the dead-letter topic, by reason",
-    ["reason"],
+    "Messages sent to the dead-letter topic, by reason and the topic they were read from",
+    ["reason", "topic"],
+    registry=REGISTRY,
+)
+DEADLETTER_FAILURES = Counter(
+    "cm_deadletter_failures_total",
+    "Rejected messages the dead-letter topic refused too: logged with topic, partition and offset",
+    ["topic"],
     registry=REGISTRY,
 )
 ALERTS = Counter(
@@ -45,6 +60,21 @@ SINK_FLUSH_FAILURES = Counter(
     registry=REGISTRY,
 )
 SINK_ROWS = Counter("cm_sink_rows_total", "Rows written by a sink", ["sink"], registry=REGISTRY)
+SINK_PENDING = Gauge(
+    "cm_sink_pending_rows", "Rows read from the alerts topic and not yet written", ["sink"], registry=REGISTRY
+)
+SINK_FAILING_SINCE = Gauge(
+    "cm_sink_failing_since_seconds",
+    "Unix time of the first failed flush of the current failure streak (0 while writes succeed)",
+    ["sink"],
+    registry=REGISTRY,
+)
+INVALID_RECORDS = Counter(
+    "cm_invalid_records_total",
+    "Records of the worker's own topics that could not be read (skipped and logged), by topic",
+    ["topic"],
+    registry=REGISTRY,
+)
 EVENT_TIME_LAG = Gauge(
     "cm_event_time_lag_seconds",
     "Wall clock minus event time of the newest event read, by topic",

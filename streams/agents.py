@@ -4,7 +4,11 @@ Hops: an input event is read once by ``validate_and_route`` (which also applies 
 records to the global directory table) and, for each key family that wants it, once
 more by ``detect_by_key``, in a batch of copies whose keys hash to one partition of the
 repartition topic (so each key's state lives in one table partition, and Faust's
-per-message cost of the second hop is shared by the batch).
+per-message cost of the second hop is shared by the batch). ``store_alerts`` and
+``store_pseudonyms`` write what detection published to the alert store.
+
+Every hop confirms what a batch publishes before the batch is acknowledged, and the
+second hop writes its state only after that (``streams.delivery``).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from sinks import metrics
 from sinks.base import Sink
 from sinks.exceptions import SinkError
 from sinks.kafka import action_record, alert_record, deadletter_record
+from streams.delivery import DeliveryError, Outbox, fail_stop
 from streams.handoff import Handoff
 from streams.tables import PipelineTables, StateTable
 from streams.topics import PipelineTopics
@@ -38,6 +43,9 @@ log = logging.getLogger(__name__)
 ROUTE_BATCH = 1000
 ROUTE_WITHIN = 0.05
 MAX_BATCH_BYTES = 256 * 1024
+MAX_COPY_BYTES = 900_000
+"""Largest keyed copy forwarded: below Kafka's default message size (1 MB) with room for the batch.
+A bigger event is dead-lettered (``too_large``) instead of failing its whole batch."""
 RISK = "risk"
 """Keyed-topic family of risk-score signals (alerts about an employee, keyed by employee)."""
 
@@ -49,200 +57,339 @@ def _murmur2(key: str) -> int:
 
 
 class Pipeline:
-    """Wires the engine, topics, tables and sinks into agents on one Faust app."""
+    """Wires the engine, topics, tables and sinks into agents on one Faust app.
+
+    ``role`` picks the agents: ``detect`` (both hops, RocksDB state), ``store`` (alerts and
+    pseudonym rows into the alert store) or ``all``. With embedded chDB one process owns the
+    store, so several ``detect`` workers share a box with one ``store`` process.
+    """
 
     def __init__(
         self,
         app: faust.App,
         engine: Engine,
         topics: PipelineTopics,
-        tables: PipelineTables,
-        sink: Sink,
+        tables: PipelineTables | None,
+        sink: Sink | None,
         flush_rows: int,
         flush_interval: float,
         keyed_partitions: int,
+        role: str = "all",
     ) -> None:
         self.app = app
         self.engine = engine
         self.topics = topics
         self.tables = tables
         self.sink = sink
+        self.role = role
         self.flush_rows = flush_rows
         self.flush_interval = flush_interval
         self.context = ParseContext(region=engine.policy.region)
         self.keyed_partitions = keyed_partitions
-        self.engine.directory.store = tables.directory
         self.listeners: list[asyncio.Queue[Alert]] = []
         self.handoff = Handoff()
-        for name, topic in topics.inputs.items():
-            app.agent(topic, name=f"validate_and_route.{name}")(self.validate_and_route)
-        app.agent(topics.keyed, name="detect_by_key")(self.detect_by_key)
-        app.agent(topics.alerts, name="store_alerts")(self.store_alerts)
+        self._stored: list[tuple[faust.StreamT, faust.EventT]] = []
+        self._store_lock = asyncio.Lock()
+        self.failing_since = 0.0
+        """Wall time of the first failed store flush of the current streak (0: writes succeed)."""
+        if tables is not None:
+            self.engine.directory.store = tables.directory
+            for name, topic in topics.inputs.items():
+                app.agent(topic, name=f"validate_and_route.{name}")(self.validate_and_route)
+            app.agent(topics.keyed, name="detect_by_key")(self.detect_by_key)
+        if sink is not None:
+            app.agent(topics.alerts, name="store_alerts")(self.store_alerts)
+            app.agent(topics.pseudonyms, name="store_pseudonyms")(self.store_pseudonyms)
+            app.timer(flush_interval, name="flush_store")(self.flush_store)
 
-    async def _reject(self, rejection: Rejection, event: faust.EventT, raw: bytes | None = None) -> None:
-        """Dead-letter ``event`` (or, for one copy of a keyed batch, ``raw``) with its reason."""
-        message = event.message
-        metrics.EVENTS_REJECTED.labels(rejection.reason).inc()
+    def _outbox(self) -> Outbox:
+        return Outbox(self.app.producer._ensure_producer())
+
+    async def _reject(
+        self, outbox: Outbox, rejection: Rejection, message: faust.types.Message, raw: bytes | None = None
+    ) -> None:
+        """Dead-letter ``message`` (or, for one copy of a keyed batch, ``raw``) with its reason.
+
+        Counted once the dead-letter topic has it; if even that fails, counted as lost and
+        logged with topic, partition and offset (never the content), and the stream goes on.
+        """
+        topic, partition, offset = message.topic, message.partition, message.offset
         original = message.value if raw is None else raw
-        value = deadletter_record(rejection, original, message.topic, message.partition, message.offset)
-        await self.topics.deadletter.send(value=value)
+        value = deadletter_record(rejection, original, topic, partition, offset)
+
+        def delivered() -> None:
+            metrics.child(metrics.EVENTS_REJECTED, rejection.reason, topic).inc()
+
+        def lost(error: BaseException) -> None:
+            metrics.child(metrics.DEADLETTER_FAILURES, topic).inc()
+            log.error(
+                "dead letter of %s[%d]@%d (%s) not delivered, message skipped: %r",
+                topic,
+                partition,
+                offset,
+                rejection.reason,
+                error,
+            )
+
+        await outbox.send(
+            self.topics.deadletter.get_topic_name(), value, on_failure=lost, on_delivered=delivered
+        )
+
+    async def _confirm(self, outbox: Outbox) -> None:
+        """Wait for the broker to have the batch's records; stop the worker if it never will."""
+        try:
+            await outbox.confirm()
+        except DeliveryError as error:
+            fail_stop(error)
 
     async def validate_and_route(self, stream: faust.StreamT) -> None:
         """Parse input messages; dead-letter what is invalid; forward keyed copies in batches.
 
         Up to ``ROUTE_BATCH`` events (or ``ROUTE_WITHIN`` seconds) are taken at once and their
         keyed copies grouped by the keyed-topic partition their key hashes to, so the second
-        hop handles one Faust message per batch instead of one per event.
+        hop handles one Faust message per batch instead of one per event. The batch is
+        acknowledged only after the broker has every copy and dead letter.
         """
         async for events in stream.take_events(ROUTE_BATCH, within=ROUTE_WITHIN):
+            outbox = self._outbox()
             outgoing: dict[int, list[bytes]] = defaultdict(list)
             for event in events:
-                copies, obj = await self._validate(event)
-                ref = self.handoff.put(copies[0].event, len(copies)) if copies else None
-                for item in copies:
-                    value = orjson.dumps(
-                        {
-                            "family": item.family,
-                            "key": item.key,
-                            "facts": item.facts,
-                            "event": obj,
-                            "ref": ref,
-                        }
+                message = event.message
+                metrics.child(metrics.EVENTS_CONSUMED, message.topic).inc()
+                try:
+                    routed = self._validate(event)
+                except Exception as error:  # a bug must not take the good events of the batch down
+                    log.exception(
+                        "validating %s[%d]@%d failed", message.topic, message.partition, message.offset
                     )
-                    outgoing[self._partition(item.key)].append(value)
-                    metrics.child(metrics.KEYED_SENT, item.family).inc()
+                    routed = Rejection("internal_error", f"{type(error).__name__} while validating")
+                if isinstance(routed, Rejection):
+                    await self._reject(outbox, routed, message)
+                    continue
+                for partition, value in routed:
+                    outgoing[partition].append(value)
             for partition, records in outgoing.items():
-                await self._send_keyed(partition, records)
+                await self._send_keyed(outbox, partition, records)
+            await self._confirm(outbox)
 
-    async def _validate(self, event: faust.EventT) -> tuple[list[Routed], Any]:
-        """One input message: its keyed copies and its JSON, or no copies after dead-lettering it."""
+    def _validate(self, event: faust.EventT) -> list[tuple[int, bytes]] | Rejection:
+        """One input message: its keyed copies (partition, value), or why it is rejected."""
+        message = event.message
         try:
-            obj = orjson.loads(event.value)
+            obj = orjson.loads(message.value)
         except orjson.JSONDecodeError as error:
-            await self._reject(Rejection("not_json", f"not valid JSON: {error}"), event)
-            return [], None
+            return Rejection("not_json", f"not valid JSON: {error}")
         parsed = parse_event_dict(obj, self.context)
         if isinstance(parsed, Rejection):
-            await self._reject(parsed, event)
-            return [], None
-        metrics.child(metrics.EVENTS_CONSUMED, parsed.type).inc()
-        metrics.child(metrics.EVENT_TIME_LAG, event.message.topic).set(time.time() - parsed.timestamp)
+            return parsed
+        copies = self.engine.route(parsed)
+        ref = self.handoff.put(parsed, len(copies)) if copies else None
+        out = []
+        for item in copies:
+            value = orjson.dumps(
+                {"family": item.family, "key": item.key, "facts": item.facts, "event": obj, "ref": ref}
+            )
+            if len(value) > MAX_COPY_BYTES:
+                return Rejection("too_large", f"event of {len(message.value)} bytes: too large to forward")
+            out.append((self._partition(item.key), value))
+        # only a valid event that will be forwarded counts and changes the directory
         self.engine.observe_reference(parsed)  # the directory is a global table: update it here
-        return self.engine.route(parsed), obj
+        for item in copies:
+            metrics.child(metrics.KEYED_SENT, item.family).inc()
+        metrics.child(metrics.EVENTS_PROCESSED, message.topic, parsed.type).inc()
+        metrics.child(metrics.EVENT_TIME_LAG, message.topic).set(time.time() - parsed.timestamp)
+        return out
 
     def _partition(self, key: str) -> int:
         """The keyed-topic partition of ``key`` (Kafka's default murmur2 partitioner)."""
         return _murmur2(key) % self.keyed_partitions
 
-    async def _send_keyed(self, partition: int, records: list[bytes]) -> None:
+    async def _send_keyed(self, outbox: Outbox, partition: int, records: list[bytes]) -> None:
+        topic = self.topics.keyed.get_topic_name()
         chunk: list[bytes] = []
         size = 0
         for record in records:
             if chunk and size + len(record) > MAX_BATCH_BYTES:
-                await self.topics.keyed.send(value=b"[" + b",".join(chunk) + b"]", partition=partition)
+                await outbox.send(topic, b"[" + b",".join(chunk) + b"]", partition=partition)
                 chunk, size = [], 0
             chunk.append(record)
             size += len(record) + 1
         if chunk:
-            await self.topics.keyed.send(value=b"[" + b",".join(chunk) + b"]", partition=partition)
+            await outbox.send(topic, b"[" + b",".join(chunk) + b"]", partition=partition)
 
     async def detect_by_key(self, stream: faust.StreamT) -> None:
         """Run the detectors of each keyed copy against its key's state; publish what they yield.
 
         Each message is a batch of copies whose keys all hash to this partition, so every
-        key's bundle is read and written in its own table partition; the batch's state writes
-        reach RocksDB and the changelog once it is done (``StateTable.flush``). A detector that
-        raises does not stop the stream: that event goes to the dead-letter topic with reason
-        ``detector_error`` and the exception, like invalid input does.
+        key's bundle is read and written in its own table partition. Order per batch: its
+        alerts, actions, signals and dead letters are confirmed by the broker, then its state
+        goes to the changelog and RocksDB (``StateTable.flush``), then it is acknowledged; a
+        crash anywhere before that replays the batch against the state before it. A detector
+        that raises dead-letters its event (``detector_error``); a batch that cannot be read
+        at all is dead-lettered whole (``internal_error``) and leaves no state behind.
         """
+        assert self.tables is not None  # noqa: S101 - only registered with tables
         state = self.tables.state
-        async for event in stream.events():
+        batches = stream.noack()  # acknowledged by hand, only once a batch is complete
+        async for event in batches.events():
+            outbox = self._outbox()
             try:
-                await self._detect_batch(event, state)
-            except BaseException:  # a batch that did not finish leaves no half-written state behind
+                await self._detect_batch(event, state, outbox)
+                await outbox.confirm()
+                await state.flush()
+            except DeliveryError as error:
+                fail_stop(error)
+            except Exception as error:
                 state.discard()
-                raise
-            await state.flush()
+                message = event.message
+                log.exception(
+                    "keyed batch %s[%d]@%d failed", message.topic, message.partition, message.offset
+                )
+                outbox = self._outbox()
+                await self._reject(outbox, Rejection("internal_error", type(error).__name__), message)
+                await self._confirm(outbox)
+            await batches.ack(event)
 
-    async def _detect_batch(self, event: faust.EventT, state: StateTable) -> None:
+    async def _detect_batch(self, event: faust.EventT, state: StateTable, outbox: Outbox) -> None:
         for message in orjson.loads(event.value):
             parsed = self.handoff.take(message.get("ref")) or parse_event_dict(message["event"], self.context)
             if isinstance(parsed, Rejection):  # validated on the way in; only a changed region can
-                await self._reject(parsed, event, orjson.dumps(message["event"]))
+                await self._reject(outbox, parsed, event.message, orjson.dumps(message["event"]))
                 continue
             started = time.perf_counter()
             try:
                 outputs = self._detect(message, parsed, state)
             except Exception as error:
-                log.exception("detectors failed on %s", parsed.uid)
+                log.exception("detectors of family %s failed on %s", message["family"], parsed.uid)
                 failure = Rejection("detector_error", f"{type(error).__name__}: {error}")
-                await self._reject(failure, event, orjson.dumps(message["event"]))
+                await self._reject(outbox, failure, event.message, orjson.dumps(message["event"]))
                 continue
             elapsed = time.perf_counter() - started
             metrics.child(metrics.DETECTOR_SECONDS, message["family"]).observe(elapsed)
             for output in outputs:
-                await self._publish(output, message)
+                await self._publish(outbox, output, message)
 
     def _detect(self, message: dict[str, Any], parsed: Any, state: Any) -> list[Output]:
         if message["family"] == RISK:
             return self.engine.process_signal(Signal.from_dict(message["signal"]), state)
         return self.engine.process(Routed(message["family"], message["key"], parsed, message["facts"]), state)
 
-    async def _publish(self, output: Output, message: dict[str, Any]) -> None:
+    async def _publish(self, outbox: Outbox, output: Output, message: dict[str, Any]) -> None:
         if isinstance(output, Alert):
             metrics.ALERTS.labels(output.rule_id, output.severity).inc()
             key, payload = alert_record(output)
-            await self.topics.alerts.send(key=key, value=payload)
+            await outbox.send(self.topics.alerts.get_topic_name(), payload, key=key)
         elif isinstance(output, Action):
             metrics.ACTIONS.labels(output.kind).inc()
             key, payload = action_record(output)
-            await self.topics.actions.send(key=key, value=payload)
-        elif isinstance(output, PseudonymRecord):  # restricted: straight to the store, never a topic
-            self.sink.add_pseudonym(output.pseudonym, output.employee_id)
+            await outbox.send(self.topics.actions.get_topic_name(), payload, key=key)
+        elif isinstance(output, PseudonymRecord):  # restricted: an internal topic, like the state's
+            payload = orjson.dumps({"pseudonym": output.pseudonym, "employee_id": output.employee_id})
+            await outbox.send(self.topics.pseudonyms.get_topic_name(), payload, key=output.pseudonym.encode())
         else:  # a risk-score signal: keyed by the employee, one more hop
             value = orjson.dumps({"family": RISK, "signal": output.as_dict(), "event": message["event"]})
-            await self._send_keyed(self._partition(output.employee_id), [value])
+            await self._send_keyed(outbox, self._partition(output.employee_id), [value])
             metrics.KEYED_SENT.labels(RISK).inc()
 
     async def store_alerts(self, stream: faust.StreamT) -> None:
-        """Batch alerts from the alerts topic into the sink; retry a failed flush until it succeeds."""
-        async for batch in stream.take(self.flush_rows, within=self.flush_interval):
-            alerts = [Alert.model_validate_json(value) for value in batch]
-            for alert in alerts:
-                self.sink.add(alert)
+        """Buffer alerts from the alerts topic in the sink; :meth:`flush_store` writes them.
+
+        Messages are acknowledged only once the rows are written, so a store that fails (or
+        a worker stopped meanwhile) loses nothing: the rows are read again.
+        """
+        await self._store(stream, self._add_alert)
+
+    async def store_pseudonyms(self, stream: faust.StreamT) -> None:
+        """Buffer rows of the restricted pseudonym mapping; written with the alerts."""
+        await self._store(stream, self._add_pseudonym)
+
+    async def _store(self, stream: faust.StreamT, add: Any) -> None:
+        records = stream.noack()
+        async for event in records.events():
+            try:
+                add(event.value)
+            except ValueError:  # not ours: skipped, counted and logged by position, never stored
+                message = event.message
+                metrics.child(metrics.INVALID_RECORDS, message.topic).inc()
+                log.error(
+                    "unreadable record %s[%d]@%d skipped", message.topic, message.partition, message.offset
+                )
+            self._stored.append((records, event))
+            if len(self._stored) >= self.flush_rows:
+                await self.flush_store()
+
+    def _add_alert(self, value: bytes) -> None:
+        assert self.sink is not None  # noqa: S101 - only registered with a sink
+        alert = Alert.model_validate_json(value)
+        self.sink.add(alert)
+        for queue in self.listeners:
+            queue.put_nowait(alert)
+
+    def _add_pseudonym(self, value: bytes) -> None:
+        assert self.sink is not None  # noqa: S101 - only registered with a sink
+        row = orjson.loads(value)
+        self.sink.add_pseudonym(str(row["pseudonym"]), str(row["employee_id"]))
+
+    async def flush_store(self) -> None:
+        """Write the buffered rows (retrying until the store takes them), then acknowledge them."""
+        async with self._store_lock:
+            if not self._stored:
+                return
+            events, self._stored = self._stored, []
             await self._flush()
-            for alert in alerts:
-                for queue in self.listeners:
-                    queue.put_nowait(alert)
+            for records, event in events:
+                await records.ack(event)
 
     async def _flush(self) -> None:
+        assert self.sink is not None  # noqa: S101 - only registered with a sink
+        sink = self.sink
         delay = 0.5
         while True:
+            metrics.child(metrics.SINK_PENDING, sink.name).set(sink.pending)
             started = time.perf_counter()
             try:
-                rows = await asyncio.to_thread(self.sink.flush)
+                rows = await asyncio.to_thread(sink.flush)
             except SinkError as error:
-                metrics.SINK_FLUSH_FAILURES.labels(self.sink.name).inc()
+                metrics.SINK_FLUSH_FAILURES.labels(sink.name).inc()
+                if not self.failing_since:
+                    self.failing_since = time.time()
+                    metrics.child(metrics.SINK_FAILING_SINCE, sink.name).set(self.failing_since)
                 log.error(
                     "%s flush failed, %d rows kept, retrying in %.1fs: %s",
-                    self.sink.name,
-                    self.sink.pending,
+                    sink.name,
+                    sink.pending,
                     delay,
                     error,
                 )
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 30.0)
+                delay = min(delay * 2, 10.0)
                 continue
-            metrics.SINK_FLUSH_SECONDS.labels(self.sink.name).observe(time.perf_counter() - started)
-            metrics.SINK_ROWS.labels(self.sink.name).inc(rows)
+            self.failing_since = 0.0
+            metrics.child(metrics.SINK_FAILING_SINCE, sink.name).set(0)
+            metrics.child(metrics.SINK_PENDING, sink.name).set(sink.pending)
+            metrics.SINK_FLUSH_SECONDS.labels(sink.name).observe(time.perf_counter() - started)
+            metrics.SINK_ROWS.labels(sink.name).inc(rows)
             return
 
     def status(self) -> dict[str, Any]:
-        """A small health document: policy, key families and the partitions this worker owns."""
+        """A small health document: role, policy, key families, owned partitions and the store."""
         assigned = sorted(f"{tp.topic}:{tp.partition}" for tp in self.app.assignor.assigned_actives())
-        return {
+        out: dict[str, Any] = {
+            "role": self.role,
             "policy_version": self.engine.policy.policy_version,
             "families": sorted(self.engine.families),
             "ready": bool(assigned) and not self.app.rebalancing,
             "assigned": assigned,
+        }
+        if self.sink is not None:
+            out["store"] = self.store_status()
+        return out
+
+    def store_status(self) -> dict[str, Any]:
+        """Whether the alert store is behind: rows read and not yet written, failing since when."""
+        pending = len(self._stored)
+        return {
+            "behind": bool(self.failing_since),
+            "pending_rows": pending,
+            "failing_since": self.failing_since or None,
         }

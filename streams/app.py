@@ -34,10 +34,10 @@ def create_app(settings: Settings) -> faust.App:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     _lower_fetch_wait(settings.fetch_max_wait_ms)
     return faust.App(
-        settings.app_id,
+        settings.group_id,
         broker=settings.kafka_broker,
         store="rocksdb://",
-        datadir=str(settings.data_dir / "faust"),
+        datadir=str(settings.data_dir / ("faust-store" if settings.role == "store" else "faust")),
         topic_partitions=settings.partitions,
         topic_replication_factor=1,
         topic_allow_declare=True,

@@ -163,6 +163,12 @@ def worker(
     web_port: Annotated[
         int | None, typer.Option("--web-port", help="metrics/API port (env CM_WEB_PORT)")
     ] = None,
+    role: Annotated[
+        str | None,
+        typer.Option(
+            "--role", help="detect (both hops), store (alerts into ClickHouse) or all (env CM_ROLE)"
+        ),
+    ] = None,
     loglevel: Annotated[str, typer.Option("--loglevel")] = "warning",
 ) -> None:
     """Run the Faust worker: consume the input topics, detect, write alerts."""
@@ -174,6 +180,7 @@ def worker(
         policy=policy,
         data_dir=data_dir,
         web_port=web_port,
+        role=role,
     )
     run_worker(settings, _policy(settings.policy, settings.phone_region), loglevel=loglevel)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -50,6 +51,9 @@ class Settings(BaseSettings):
     phone_region: str = Field("CN", description="region for phone numbers written without +country")
     partitions: int = Field(4, ge=1, description="partitions of the internal keyed topics")
     app_id: str = "compliance-monitor"
+    role: Literal["all", "detect", "store"] = Field(
+        "all", description="agents this process runs: detect (both hops), store (the alert store) or all"
+    )
     alert_ttl_days: int = Field(730, ge=1, description="how long alerts stay in ClickHouse")
     flush_interval: float = Field(0.5, gt=0, description="seconds between ClickHouse flushes")
     flush_rows: int = Field(2000, ge=1, description="rows that trigger an early flush")
@@ -83,6 +87,11 @@ class Settings(BaseSettings):
         if self.pseudonym_key is None:
             return None
         return Pseudonymizer(self.pseudonym_key.get_secret_value().encode())
+
+    @property
+    def group_id(self) -> str:
+        """The Faust app id (consumer group) of this process: store processes form a group of their own."""
+        return f"{self.app_id}-store" if self.role == "store" else self.app_id
 
     @property
     def broker_servers(self) -> str:

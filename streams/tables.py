@@ -7,7 +7,6 @@ import logging
 from collections import OrderedDict, defaultdict
 from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 import faust
@@ -16,6 +15,7 @@ from aiokafka.structs import RecordMetadata
 from faust.types import TP
 from faust.utils import json
 
+from streams.delivery import DeliveryError
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -36,11 +36,10 @@ class StateTable(faust.Table):
     read through its serializer registry (measured; ``docs/performance.md``). This table
     keeps recently used values as encoded JSON (so a reader always gets its own copy and a
     detector that fails half-way cannot leave a half-changed value behind), and keeps the
-    last value of each key written while a batch is processed. :meth:`flush` then writes
-    each such key once to RocksDB and once to the changelog, before the batch's source
-    message is acknowledged; Faust flushes the producer before it commits a source offset,
-    so delivery stays at least once. The persisted changelog offset is recorded once per
-    partition and batch. On a rebalance the cache is dropped: another worker may have
+    last value of each key written while a batch is processed. :meth:`flush` then sends
+    each such key once to the changelog and, once the broker has it, writes it to RocksDB,
+    before the batch's source message is acknowledged. The persisted changelog offset is
+    recorded once per partition and batch. On a rebalance the cache is dropped: another worker may have
     changed a partition in the meantime.
     """
 
@@ -77,26 +76,41 @@ class StateTable(faust.Table):
         super().__delitem__(key)
 
     async def flush(self) -> None:
-        """Write every key set since the last flush to RocksDB and the changelog, once each.
+        """Write every key set since the last flush to the changelog, then to RocksDB, once each.
 
         Changelog records go out as one producer batch per partition (a ``send_batch`` of
-        aiokafka's, not a future per record), still before the source is acknowledged.
+        aiokafka's, not a future per record). Only once the broker has acknowledged them are
+        they written to RocksDB and the persisted changelog offset recorded, so the local state
+        (with its dedup memory) is never ahead of what a recovering worker would read back.
+        The caller flushes after the batch's own records were delivered and before the batch
+        is acknowledged. Raises :class:`~streams.delivery.DeliveryError` if the changelog
+        refuses a batch: the caller must not acknowledge.
         """
         if self._unflushed:
             unflushed, self._unflushed = self._unflushed, defaultdict(dict)
             producer = self.app.producer._ensure_producer()  # the aiokafka producer
             topic = self.changelog_topic.get_topic_name()
+            sent: list[tuple[int, list[tuple[bytes, bytes]], asyncio.Future[RecordMetadata]]] = []
             for partition, records in unflushed.items():
-                batch, count = producer.create_batch(), 0
+                batch, rows = producer.create_batch(), []
                 for key, encoded in records.items():
                     key_bytes = json.dumps(key)
-                    self._put(partition, key_bytes, encoded)
                     if batch.append(key=key_bytes, value=encoded, timestamp=None) is None:
-                        await self._send(producer, batch, topic, partition, count)
-                        batch, count = producer.create_batch(), 0
+                        sent.append(
+                            (partition, rows, await producer.send_batch(batch, topic, partition=partition))
+                        )
+                        batch, rows = producer.create_batch(), []
                         batch.append(key=key_bytes, value=encoded, timestamp=None)
-                    count += 1
-                await self._send(producer, batch, topic, partition, count)
+                    rows.append((key_bytes, encoded))
+                sent.append((partition, rows, await producer.send_batch(batch, topic, partition=partition)))
+            for partition, rows, delivered in sent:
+                try:
+                    first = await delivered  # a batch's metadata carries its first offset
+                except Exception as error:
+                    raise DeliveryError(f"changelog batch of {self.name} not delivered: {error!r}") from error
+                for key_bytes, encoded in rows:
+                    self._put(partition, key_bytes, encoded)
+                self.data.set_persisted_offset(first.topic_partition, first.offset + len(rows) - 1)
         while len(self._cache) > self.cache_keys:
             self._cache.popitem(last=False)
 
@@ -111,19 +125,6 @@ class StateTable(faust.Table):
         store = self.data
         store._key_index[key] = partition
         store._db_for_partition(partition).put(key, value)
-
-    async def _send(self, producer: Any, batch: Any, topic: str, partition: int, count: int) -> None:
-        delivered = await producer.send_batch(batch, topic, partition=partition)
-        delivered.add_done_callback(partial(self._persist_offset, count))
-
-    def _persist_offset(self, count: int, future: asyncio.Future[RecordMetadata]) -> None:
-        """Record in RocksDB how far the changelog is reflected locally (shortens recovery)."""
-        error = asyncio.CancelledError() if future.cancelled() else future.exception()
-        if error is not None:
-            log.error("changelog batch of %s not delivered: %r", self.name, error)
-            return
-        first = future.result()  # a batch's metadata carries its first offset
-        self.data.set_persisted_offset(first.topic_partition, first.offset + count - 1)
 
     async def on_rebalance(
         self, assigned: set[TP], revoked: set[TP], newly_assigned: set[TP], generation_id: int = 0

@@ -22,6 +22,8 @@ class PipelineTopics:
     alerts: faust.TopicT
     deadletter: faust.TopicT
     actions: faust.TopicT
+    pseudonyms: faust.TopicT
+    """Restricted rows pseudonym -> employee for the alert store (internal, like the state changelog)."""
 
 
 def declare_topics(app: faust.App, settings: Settings) -> PipelineTopics:
@@ -37,6 +39,7 @@ def declare_topics(app: faust.App, settings: Settings) -> PipelineTopics:
         alerts=topic(names.alerts),
         deadletter=topic(names.deadletter),
         actions=topic(names.actions),
+        pseudonyms=topic(f"{settings.app_id}-pseudonyms", partitions=settings.partitions, internal=True),
     )
 
 

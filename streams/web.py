@@ -24,14 +24,20 @@ def register_views(pipeline: Pipeline) -> None:
     async def alerts_view(web, request):
         sink = pipeline.sink
         if not isinstance(sink, ClickHouseSink):
-            return web.json({"error": "no queryable alert store"}, status=501)
+            return web.json({"error": "no queryable alert store in this process (role detect)"}, status=501)
         try:
             limit = min(int(request.query.get("limit", "100")), 10_000)
         except ValueError:
             return web.json({"error": "limit: expected a whole number"}, status=400)
         rule = request.query.get("rule_id") or None
         rows = await asyncio.to_thread(sink.query_alerts, limit, rule)
-        return web.json(rows)
+        store = pipeline.store_status()
+        headers = {"X-Store-Pending-Rows": str(store["pending_rows"])}
+        if store["behind"]:  # say so rather than silently show less than was detected
+            headers["Warning"] = (
+                f'199 compliance-monitor "alert store behind: {store["pending_rows"]} rows not written yet"'
+            )
+        return web.json(rows, headers=headers)
 
     @app.page("/status")
     async def status_view(web, request):

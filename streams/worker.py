@@ -19,22 +19,25 @@ log = logging.getLogger(__name__)
 
 
 def build_pipeline(settings: Settings, policy: Policy) -> Pipeline:
-    """App, topics, tables, sink, agents and views for ``settings``."""
+    """App, topics, tables, sink, agents and views for ``settings`` and its role."""
     app = create_app(settings)
-    sink = ClickHouseSink(
-        settings.clickhouse_dsn,
-        alert_ttl_days=settings.alert_ttl_days,
-        distress_ttl_days=max(1, policy.privacy.distress_retention.days),
-    )
+    sink = None
+    if settings.role in ("all", "store"):
+        sink = ClickHouseSink(
+            settings.clickhouse_dsn,
+            alert_ttl_days=settings.alert_ttl_days,
+            distress_ttl_days=max(1, policy.privacy.distress_retention.days),
+        )
     pipeline = Pipeline(
         app,
         Engine(policy, pseudonymizer=settings.pseudonymizer()),
         declare_topics(app, settings),
-        declare_tables(app, settings),
+        declare_tables(app, settings) if settings.role in ("all", "detect") else None,
         sink,
         flush_rows=settings.flush_rows,
         flush_interval=settings.flush_interval,
         keyed_partitions=settings.partitions,
+        role=settings.role,
     )
     register_views(pipeline)
     return pipeline

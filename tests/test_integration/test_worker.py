@@ -39,15 +39,18 @@ def send(worker: WorkerProcess, events: list[dict]) -> None:
     """Produce ``events``; HR records first, and only then the rest, as a directory precedes traffic."""
     staff = [e for e in events if e["type"] == "hr.employee.upserted"]
     if staff:
-        before = worker.metric("cm_events_consumed_total", type="hr.employee.upserted")
+        before = processed(worker, "hr", "hr.employee.upserted")
         _produce(worker, staff)
         worker.wait_for(
-            lambda: (
-                worker.metric("cm_events_consumed_total", type="hr.employee.upserted") >= before + len(staff)
-            ),
+            lambda: processed(worker, "hr", "hr.employee.upserted") >= before + len(staff),
             what="directory records read",
         )
     _produce(worker, [e for e in events if e["type"] != "hr.employee.upserted"])
+
+
+def processed(worker: WorkerProcess, topic: str, event_type: str) -> float:
+    """Valid events of ``event_type`` the worker read from its ``topic`` (a Topics field)."""
+    return worker.metric("cm_events_processed_total", topic=worker.topic(topic), type=event_type)
 
 
 def _produce(worker: WorkerProcess, events: list[dict]) -> None:
@@ -136,6 +139,7 @@ def test_distress_alerts_on_the_topic_carry_no_employee_id_in_clear(worker):
 def test_bad_input_goes_to_the_deadletter_topic_and_the_stream_goes_on(worker):
     tag = uuid.uuid4().hex[:8]
     broken = f"not json {tag}".encode()
+    binary = b"\xff\xfe" + tag.encode() + b"\x00"
     invalid = call(unique_phone(), "+862160000000", at(0), event_id=f"invalid-{tag}")
     del invalid["data"]["caller"]
     debtor = f"D-after-{tag}"
@@ -143,6 +147,7 @@ def test_bad_input_goes_to_the_deadletter_topic_and_the_stream_goes_on(worker):
         worker.broker.bootstrap,
         [
             (worker.topic("calls"), broken, None),
+            (worker.topic("calls"), binary, None),
             (worker.topic("calls"), invalid, None),
             (worker.topic("calls"), collection_call(debtor, at(15)), None),
         ],
@@ -151,23 +156,33 @@ def test_bad_input_goes_to_the_deadletter_topic_and_the_stream_goes_on(worker):
     letters = [orjson.loads(v) for _, v in consume_all(worker.broker.bootstrap, worker.topic("deadletter"))]
     mine = {letter["reason"]: letter for letter in letters if tag in (letter["original"] or "")}
     assert set(mine) == {"not_json", "missing_field"}
+    undecodable = [
+        letter
+        for letter in letters
+        if letter["original_base64"] and base64.b64decode(letter["original_base64"]) == binary
+    ]
+    assert len(undecodable) == 1 and undecodable[0]["original"] is None  # stored once, as base64
     assert mine["missing_field"]["field"] == "data.caller"
     assert "data.caller" in mine["missing_field"]["message"]
-    assert base64.b64decode(mine["not_json"]["original_base64"]) == broken
+    assert mine["not_json"]["original"] == broken.decode() and mine["not_json"]["original_base64"] is None
+    assert mine["not_json"]["original_size"] == len(broken) and not mine["not_json"]["original_truncated"]
     assert mine["not_json"]["topic"] == worker.topic("calls")
     assert mine["not_json"]["offset"] >= 0 and mine["not_json"]["partition"] >= 0
 
 
 def test_metrics_count_events_rejections_and_alerts(worker):
-    before = worker.metric("cm_events_consumed_total", type="telephony.call.completed")
+    before = processed(worker, "calls", "telephony.call.completed")
     tag = uuid.uuid4().hex[:8]
     events, number, _ = blast_scenario(tag)
     send(worker, events)
     produce(worker.broker.bootstrap, [(worker.topic("calls"), b"\x00\x01", None)])
     worker.wait_for(lambda: alert_for(worker, "harassment.contact_blast", number), what="blast alert")
-    assert worker.metric("cm_events_consumed_total", type="telephony.call.completed") >= before + 3
+    assert processed(worker, "calls", "telephony.call.completed") >= before + 3
     worker.wait_for(
-        lambda: worker.metric("cm_events_rejected_total", reason="not_json") >= 1, what="rejections"
+        lambda: (
+            worker.metric("cm_events_rejected_total", reason="not_json", topic=worker.topic("calls")) >= 1
+        ),
+        what="rejections",
     )
     assert worker.metric("cm_alerts_total", rule_id="harassment.contact_blast", severity="high") >= 1
     assert worker.metric("cm_detector_seconds_count", family="harassment") >= 3
