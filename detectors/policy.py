@@ -11,6 +11,7 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -23,6 +24,8 @@ from detectors.base import RuleConfig
 from detectors.durations import Duration
 from detectors.exceptions import PolicyError
 from detectors.registry import CATALOGUE, DETECTORS
+from events import ParseContext
+from events.models import DEFAULT_MAX_AMOUNT, DEFAULT_MAX_SKEW
 from events.phones import normalize_phone
 
 Jurisdiction = Literal["cn", "us"]
@@ -53,6 +56,17 @@ class Privacy(BaseModel):
     """How long distress alerts are kept (ClickHouse TTL)."""
 
 
+class InputBounds(BaseModel):
+    """The ``input:`` section: values beyond these bounds are rejected (dead-lettered) on input."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_amount: Decimal = Field(DEFAULT_MAX_AMOUNT, gt=0, allow_inf_nan=False)
+    """Largest amount of a claim, an approval limit or a salary."""
+    max_clock_skew: Duration = timedelta(seconds=DEFAULT_MAX_SKEW)
+    """How far an event time may be ahead of the reading process' clock."""
+
+
 class _PolicyFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -61,6 +75,7 @@ class _PolicyFile(BaseModel):
     jurisdiction: Jurisdiction = "cn"
     company: Company = Field(default_factory=Company)
     privacy: Privacy = Field(default_factory=Privacy)
+    input: InputBounds = Field(default_factory=InputBounds)
     rules: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -75,6 +90,7 @@ class Policy:
     rules: Mapping[str, RuleConfig]
     policy_version: str
     privacy: Privacy = field(default_factory=Privacy)
+    input: InputBounds = field(default_factory=InputBounds)
     region: str = "CN"
     switchboard: frozenset[str] = frozenset()
     allow_numbers: frozenset[str] = frozenset()
@@ -85,6 +101,14 @@ class Policy:
         if CATALOGUE.get(rule_id) == "distress" and not self.privacy.distress:
             return False
         return bool(config and config.enabled)
+
+    def parse_context(self) -> ParseContext:
+        """How input is validated under this policy: phone region and value bounds."""
+        return ParseContext(
+            region=self.region,
+            max_amount=self.input.max_amount,
+            max_skew=self.input.max_clock_skew.total_seconds(),
+        )
 
 
 def _loc(parts: tuple[int | str, ...]) -> str:
@@ -178,6 +202,7 @@ def policy_from_mapping(data: Any, source: str = "<policy>", region: str = "CN")
         rules=rules,
         policy_version=f"{parsed.version}-{_fingerprint(effective)}",
         privacy=parsed.privacy,
+        input=parsed.input,
         region=region,
         switchboard=switchboard,
         allow_numbers=allow,

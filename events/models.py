@@ -3,16 +3,23 @@
 Required fields are strict (absent or ``null`` is an error); unknown fields are
 ignored. Phone numbers are normalised while validating: the default region comes
 from the validation context (``{"region": "CN"}``), see :mod:`events.parse`.
+
+Impossible values are rejected, not passed on to the detectors: ids with control
+characters, amounts that are not positive, not finite or above the context's
+``max_amount``, event times before 2000 or more than ``max_skew`` seconds ahead of the
+context's clock ``now``, dates outside 2000 .. a year ahead, call durations over a week.
 """
 
 from __future__ import annotations
 
-from datetime import date
+import time
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from functools import cached_property
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -24,8 +31,58 @@ from pydantic import (
 
 from events.phones import normalize_phone
 
-NonEmpty = Annotated[str, StringConstraints(min_length=1)]
-PositiveDecimal = Annotated[Decimal, Field(gt=0, allow_inf_nan=False)]
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+"""No event, call or date of the monitored systems is older than this."""
+DEFAULT_MAX_AMOUNT = Decimal(10_000_000)
+DEFAULT_MAX_SKEW = 900.0
+"""Seconds an event time may be ahead of the clock of the process that reads it."""
+MAX_DURATION_S = 7 * 86_400
+_NO_CONTROL = r"^[^\x00-\x1f\x7f-\x9f]*$"
+
+NonEmpty = Annotated[str, StringConstraints(min_length=1, max_length=512, pattern=_NO_CONTROL)]
+"""An identifier: 1-512 characters, none of them a control character (NUL, newline, ESC, ...)."""
+OptionalId = Annotated[str, StringConstraints(max_length=512, pattern=_NO_CONTROL)] | None
+
+
+def _context(info: ValidationInfo, key: str, default: Any) -> Any:
+    context = info.context or {}
+    value = context.get(key)
+    return default if value is None else value
+
+
+def _bounded_amount(value: Decimal, info: ValidationInfo) -> Decimal:
+    limit = _context(info, "max_amount", DEFAULT_MAX_AMOUNT)
+    if value > limit:
+        raise ValueError(f"must be at most {limit} (the policy's input.max_amount)")
+    return value
+
+
+def _bounded_time(value: datetime, info: ValidationInfo) -> datetime:
+    if value < EARLIEST:
+        raise ValueError(f"{value.isoformat()} is before {EARLIEST.date()}")
+    clock = _context(info, "now", time.time)
+    skew = _context(info, "max_skew", DEFAULT_MAX_SKEW)
+    if value.timestamp() > clock() + skew:
+        raise ValueError(
+            f"{value.isoformat()} is more than {skew:.0f} s ahead of this process' clock "
+            "(the policy's input.max_clock_skew)"
+        )
+    return value
+
+
+def _bounded_date(value: date, info: ValidationInfo) -> date:
+    clock = _context(info, "now", time.time)
+    latest = (datetime.fromtimestamp(clock(), UTC) + timedelta(days=400)).date()
+    if not EARLIEST.date() <= value <= latest:
+        raise ValueError(f"{value.isoformat()} is outside {EARLIEST.date()} .. {latest}")
+    return value
+
+
+Amount = Annotated[Decimal, Field(gt=0, allow_inf_nan=False), AfterValidator(_bounded_amount)]
+OptionalAmount = Annotated[Decimal, Field(ge=0, allow_inf_nan=False), AfterValidator(_bounded_amount)] | None
+PositiveDecimal = Annotated[Decimal, Field(gt=0, le=366, allow_inf_nan=False)]
+EventTime = Annotated[AwareDatetime, AfterValidator(_bounded_time)]
+EventDate = Annotated[date, AfterValidator(_bounded_date)]
 Relation = Literal["spouse", "parent", "child", "sibling", "relative", "friend", "colleague", "other"]
 ContactRole = Literal["debtor", "related_third_party", "third_party", "emergency_contact", "unknown"]
 
@@ -54,7 +111,7 @@ class EmployeeUpserted(_Model):
     office_phone: str | None = None
     mobile_phone: str | None = None
     email: str | None = None
-    monthly_salary: Decimal | None = None
+    monthly_salary: OptionalAmount = None
     status: Literal["active", "left"] = "active"
 
     _phones = field_validator("office_phone", "mobile_phone")(_phone)
@@ -83,8 +140,8 @@ class LeaveRecorded(_Model):
     employee_id: NonEmpty
     leave_id: NonEmpty
     leave_type: Literal["annual", "sick", "personal", "unpaid", "other"] | None = None
-    start_date: date
-    end_date: date | None = None
+    start_date: EventDate
+    end_date: EventDate | None = None
     days: PositiveDecimal
 
 
@@ -93,13 +150,13 @@ class ReimbursementSubmitted(_Model):
 
     claim_id: NonEmpty
     employee_id: NonEmpty
-    amount: PositiveDecimal
+    amount: Amount
     currency: str = "CNY"
     category: str | None = None
     merchant: str | None = None
-    expense_date: date | None = None
-    approval_limit: Decimal | None = None
-    receipt_no: str | None = None
+    expense_date: EventDate | None = None
+    approval_limit: OptionalAmount = None
+    receipt_no: OptionalId = None
 
 
 class Collection(_Model):
@@ -116,7 +173,7 @@ class Turn(_Model):
 
     speaker: Literal["agent", "customer", "caller", "callee"]
     text: str
-    start_s: float = 0.0
+    start_s: Annotated[float, Field(ge=0, le=MAX_DURATION_S, allow_inf_nan=False)] = 0.0
 
 
 class CallCompleted(_Model):
@@ -126,11 +183,11 @@ class CallCompleted(_Model):
     caller: str
     callee: str
     direction: Literal["inbound", "outbound", "internal"]
-    started_at: AwareDatetime | None = None
-    duration_s: Annotated[int, Field(ge=0)] = 0
+    started_at: EventTime | None = None
+    duration_s: Annotated[int, Field(ge=0, le=MAX_DURATION_S)] = 0
     answered: bool = False
-    caller_employee_id: str | None = None
-    callee_employee_id: str | None = None
+    caller_employee_id: OptionalId = None
+    callee_employee_id: OptionalId = None
     collection: Collection | None = None
     transcript: list[Turn] | None = None
 
@@ -144,7 +201,7 @@ class SmsDelivered(_Model):
     sender: str
     recipient: str
     direction: Literal["inbound", "outbound"]
-    recipient_employee_id: str | None = None
+    recipient_employee_id: OptionalId = None
     text: str = ""
     collection: Collection | None = None
 
@@ -160,7 +217,7 @@ class MailReceived(_Model):
     cc: list[str] = []
     subject: str = ""
     body_text: str = ""
-    recipient_employee_ids: list[str] = []
+    recipient_employee_ids: list[NonEmpty] = []
 
     @field_validator("from_address")
     @classmethod
@@ -175,7 +232,7 @@ class _Envelope(_Model):
     specversion: Literal["1.0"]
     id: NonEmpty
     source: NonEmpty
-    time: AwareDatetime
+    time: EventTime
     subject: str | None = None
     datacontenttype: str | None = None
 

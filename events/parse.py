@@ -2,20 +2,34 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import orjson
 from pydantic import ValidationError
 
-from events.models import EVENT_MODELS, EVENT_TYPES, Event
+from events.models import DEFAULT_MAX_AMOUNT, DEFAULT_MAX_SKEW, EVENT_MODELS, EVENT_TYPES, Event
 
 
 @dataclass(frozen=True, slots=True)
 class ParseContext:
-    """What parsing needs beyond the bytes: the default region for phone numbers."""
+    """What parsing needs beyond the bytes: phone region, value bounds and the reader's clock."""
 
     region: str = "CN"
+    max_amount: Decimal = DEFAULT_MAX_AMOUNT
+    """Largest amount accepted (claims, approval limits, salaries)."""
+    max_skew: float = DEFAULT_MAX_SKEW
+    """Seconds an event time may be ahead of ``now()``."""
+    now: Callable[[], float] = time.time
+    _validation: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._validation.update(
+            region=self.region, max_amount=self.max_amount, max_skew=self.max_skew, now=self.now
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,11 +43,15 @@ class Rejection:
     field: str | None = None
 
 
+CONTROL_CHARACTERS = "must not contain control characters (NUL, line breaks, escapes)"
+
+
 def _describe(error: ValidationError) -> Rejection:
     problems = []
     for item in error.errors(include_url=False):
         loc = ".".join(str(part) for part in item["loc"])
-        problems.append(f"{loc}: {item['msg']}")
+        text = CONTROL_CHARACTERS if item["type"] == "string_pattern_mismatch" else item["msg"]
+        problems.append(f"{loc}: {text}")
     first = error.errors(include_url=False)[0]
     field = ".".join(str(part) for part in first["loc"]) or None
     kind = "missing_field" if first["type"] == "missing" else "invalid_field"
@@ -55,7 +73,7 @@ def parse_event_dict(obj: Any, context: ParseContext = ParseContext()) -> Event 
             "type",
         )
     try:
-        return model.model_validate(obj, context={"region": context.region})  # type: ignore[return-value]
+        return model.model_validate(obj, context=context._validation)  # type: ignore[return-value]
     except ValidationError as error:
         return _describe(error)
 

@@ -29,7 +29,7 @@ from detectors.base import Routed
 from detectors.distress.risk_score import Signal
 from detectors.engine import Output
 from detectors.privacy import PseudonymRecord
-from events import Action, Alert, ParseContext, Rejection, parse_event_dict
+from events import Action, Alert, Rejection, parse_event_dict
 from sinks import metrics
 from sinks.base import Sink
 from sinks.exceptions import SinkError
@@ -84,7 +84,7 @@ class Pipeline:
         self.role = role
         self.flush_rows = flush_rows
         self.flush_interval = flush_interval
-        self.context = ParseContext(region=engine.policy.region)
+        self.context = engine.policy.parse_context()
         self.keyed_partitions = keyed_partitions
         self.listeners: list[asyncio.Queue[Alert]] = []
         self.handoff = Handoff()

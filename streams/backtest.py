@@ -89,7 +89,7 @@ def _run(
     pseudonymizer: Pseudonymizer | None,
 ) -> None:
     with path.open("rb") as handle:
-        events = read_events(handle, ParseContext(region=policy.region), report)
+        events = read_events(handle, policy.parse_context(), report)
     events.sort(key=lambda item: (item[0], item[1]))
     report.events = len(events)
     engine = Engine(policy, pseudonymizer=pseudonymizer)

@@ -1,7 +1,10 @@
+import tempfile
 from datetime import time, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from detectors import PolicyError, load_policy, policy_from_mapping
 from detectors.registry import CATALOGUE, DETECTORS
@@ -104,3 +107,58 @@ def test_switchboard_and_allow_numbers_are_normalised():
 
 def test_the_demo_policy_loads():
     assert load_policy(REPO / "infra" / "policy" / "demo.yaml").enabled("harassment.contact_blast")
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8,
+)
+TOP_KEYS = ["version", "timezone", "jurisdiction", "company", "privacy", "input", "rules"]
+RULE_KEYS = ["enabled", "severity", "window", "min_calls", "distinct_employees", "start", "threshold"]
+RULE_IDS = st.sampled_from(sorted(CATALOGUE)) | st.text(max_size=12)
+COMPANY_KEYS = ["mail_domains", "switchboard_numbers", "allow_numbers", "collector_numbers"]
+RULE_SETTINGS = st.dictionaries(st.sampled_from(RULE_KEYS) | st.text(max_size=8), JSON, max_size=3)
+POLICY_DOCS = st.fixed_dictionaries(
+    {},
+    optional={
+        **{key: JSON for key in TOP_KEYS},
+        "rules": st.dictionaries(
+            st.sampled_from(sorted(CATALOGUE)) | st.text(max_size=12), RULE_SETTINGS | JSON
+        ),
+        "company": st.dictionaries(
+            st.sampled_from(["mail_domains", "switchboard_numbers", "allow_numbers", "collector_numbers"]),
+            JSON,
+        ),
+        "input": st.dictionaries(st.sampled_from(["max_amount", "max_clock_skew"]), JSON),
+    },
+)
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(POLICY_DOCS | JSON)
+def test_any_document_gives_a_policy_or_a_policy_error_naming_keys(document):
+    try:
+        policy_from_mapping(document, "p.yaml")
+    except PolicyError as error:
+        assert error.problems and all(":" in problem for problem in error.problems)
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(max_size=200))
+def test_any_file_text_gives_a_policy_or_a_policy_error(text):
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "policy.yaml"
+        path.write_text(text, encoding="utf-8")
+        try:
+            load_policy(path)
+        except PolicyError as error:
+            assert error.problems
+
+
+@pytest.mark.parametrize(
+    ("section", "problem"),
+    [({"max_amount": -1}, "input.max_amount"), ({"max_clock_skew": "soon"}, "input.max_clock_skew")],
+)
+def test_input_bounds_are_checked_by_key(section, problem):
+    assert any(p.startswith(problem) for p in problems_of({"input": section}))
