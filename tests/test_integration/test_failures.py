@@ -1,0 +1,175 @@
+"""Failures on Apache Kafka: ``kill -9`` at busy moments, two workers, an unwritable store.
+
+Each test streams a few thousand simulated events through real worker processes, breaks
+something on the way, and then holds the alert store to ``backtest`` on the same events:
+every alert, with its evidence, and nothing more.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from detectors import load_policy
+from detectors.privacy import Pseudonymizer
+from infra.brokers import BrokerProcess
+from streams.backtest import run_backtest
+from streams.process import DEMO_POLICY
+from streams.settings import Topics
+from streams.simulate import write_file
+from tests.fixtures.brokers import produce
+from tests.fixtures.workers import PSEUDONYM_KEY, WorkerProcess
+
+pytestmark = [pytest.mark.broker, pytest.mark.parametrize("broker", ["kafka"], indirect=True)]
+DAYS = 2
+COMPARED = ("rule_id", "severity", "subject", "employee_ids", "event_ids")
+
+
+def simulated(tmp_path: Path, seed: int = 11) -> tuple[Path, list[dict[str, Any]]]:
+    """``simulate --days DAYS --seed seed`` as a file and as events."""
+    path = tmp_path / "events.jsonl"
+    write_file(path, seed=seed, days=DAYS)
+    return path, [orjson.loads(line) for line in path.read_bytes().splitlines()]
+
+
+def expected_alerts(path: Path) -> dict[str, dict[str, Any]]:
+    """What ``backtest`` finds in ``path`` under the demo policy and the workers' pseudonym key."""
+    report = run_backtest(path, load_policy(DEMO_POLICY), pseudonymizer=Pseudonymizer(PSEUDONYM_KEY.encode()))
+    return {alert_id: _compared(a.model_dump(mode="json")) for alert_id, a in report.alerts.items()}
+
+
+def _compared(alert: dict[str, Any]) -> dict[str, Any]:
+    return {key: alert[key] for key in COMPARED}
+
+
+def new_worker(broker: BrokerProcess, tmp_path: Path, tag: str, name: str = "w", **env: str) -> WorkerProcess:
+    return WorkerProcess(
+        broker,
+        tmp_path / name,
+        app_id=f"cm-fail-{tag}",
+        topic_prefix=f"f{tag}.",
+        policy=DEMO_POLICY,
+        env={"CM_PARTITIONS": "4", **env},
+    )
+
+
+def send_all(worker: WorkerProcess, events: list[dict[str, Any]]) -> None:
+    """Produce the events as ``simulate`` does (keyed by subject, employee or id)."""
+    topics = Topics(**{name: worker.topic(name) for name in Topics.model_fields})
+    records = []
+    for event in events:
+        key = event.get("subject") or event["data"].get("employee_id") or event["id"]
+        records.append((topics.for_event(event["type"]), event, str(key)))
+    produce(worker.broker.bootstrap, records)
+
+
+def kill_when(worker: WorkerProcess, busy: Callable[[dict[str, float]], bool], what: str) -> None:
+    """``kill -9`` the worker as soon as its metrics say ``busy``."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if busy(metrics_of(worker)):
+            worker.kill()
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"the worker never was {what}: {metrics_of(worker)}")
+
+
+def metrics_of(worker: WorkerProcess) -> dict[str, float]:
+    """Every ``cm_`` metric family summed over its labels."""
+    totals: dict[str, float] = {}
+    for line in worker.get("/metrics").decode().splitlines():
+        if line.startswith("cm_") and "_created" not in line and "_bucket" not in line:
+            name, _, value = line.rpartition(" ")
+            family = name.split("{", 1)[0]
+            totals[family] = totals.get(family, 0.0) + float(value)
+    return totals
+
+
+def stored_alerts(worker: WorkerProcess) -> list[dict[str, Any]]:
+    return worker.alerts()
+
+
+def settle(worker: WorkerProcess, expected: dict[str, dict[str, Any]], quiet: float = 30.0) -> list[dict]:
+    """The stored alerts once they equal ``expected``, or once the worker has worked and they
+    stopped changing for ``quiet`` seconds (a restarted member may first wait out the old one)."""
+    deadline = time.monotonic() + 300
+    last, since = None, time.monotonic()
+    while time.monotonic() < deadline:
+        rows = stored_alerts(worker)
+        found = {row["alert_id"]: _compared(row) for row in rows}
+        if found == expected:
+            return rows
+        worked = metrics_of(worker).get("cm_detector_seconds_count", 0) > 0
+        if found != last or not worked:
+            last, since = found, time.monotonic()
+        elif time.monotonic() - since > quiet:
+            return rows
+        time.sleep(1.0)
+    return stored_alerts(worker)
+
+
+def difference(expected: dict[str, dict[str, Any]], rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """expected / found / missing / extra / changed / duplicates, for the assertion and the record."""
+    found = {row["alert_id"]: _compared(row) for row in rows}
+    ids = [row["alert_id"] for row in rows]
+    changed = sorted(a for a in set(expected) & set(found) if expected[a] != found[a])
+    return {
+        "expected": len(expected),
+        "found": len(found),
+        "missing": sorted((expected[a]["rule_id"], a) for a in set(expected) - set(found)),
+        "extra": sorted((found[a]["rule_id"], a) for a in set(found) - set(expected)),
+        "changed": [(expected[a]["rule_id"], a) for a in changed],
+        "duplicates": len(ids) - len(set(ids)),
+    }
+
+
+def assert_equal(expected: dict[str, dict[str, Any]], rows: list[dict[str, Any]], label: str) -> None:
+    diff = difference(expected, rows)
+    print(f"{label}: " + ", ".join(f"{k} {v if isinstance(v, int) else len(v)}" for k, v in diff.items()))
+    assert not diff["missing"] and not diff["extra"] and not diff["changed"] and not diff["duplicates"], diff
+
+
+def test_an_uninterrupted_worker_equals_backtest(broker, tmp_path):
+    tag = uuid.uuid4().hex[:8]
+    path, events = simulated(tmp_path)
+    expected = expected_alerts(path)
+    worker = new_worker(broker, tmp_path, tag).start()
+    try:
+        send_all(worker, events)
+        assert_equal(expected, settle(worker, expected), "uninterrupted")
+    finally:
+        worker.stop()
+
+
+MOMENTS: dict[str, Callable[[dict[str, float]], bool]] = {
+    "input hop busy": lambda m: 0 < m.get("cm_events_consumed_total", 0) < 0.5 * m["events"],
+    "keyed hop busy": lambda m: (
+        0 < m.get("cm_detector_seconds_count", 0) < 0.8 * m.get("cm_keyed_sent_total", 0)
+    ),
+    "alert writer busy": lambda m: 0 < m.get("cm_sink_rows_total", 0) < 0.5 * m["alerts"],
+}
+
+
+@pytest.mark.parametrize("moment", list(MOMENTS))
+def test_a_worker_killed_and_restarted_raises_every_alert_once(broker, tmp_path, moment):
+    tag = uuid.uuid4().hex[:8]
+    path, events = simulated(tmp_path)
+    expected = expected_alerts(path)
+    sizes = {"events": len(events), "alerts": len(expected)}
+    worker = new_worker(broker, tmp_path, tag).start()
+    try:
+        with ThreadPoolExecutor(1) as pool:  # kill while the events are still arriving
+            sending = pool.submit(send_all, worker, events)
+            kill_when(worker, lambda m: MOMENTS[moment]({**m, **sizes}), moment)
+            sending.result()
+        worker.start()
+        assert_equal(expected, settle(worker, expected), f"killed, {moment}")
+    finally:
+        worker.stop()
