@@ -7,6 +7,8 @@ every alert, with its evidence, and nothing more.
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import time
 import uuid
 from collections.abc import Callable
@@ -16,6 +18,8 @@ from typing import Any
 
 import orjson
 import pytest
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from detectors import load_policy
 from detectors.privacy import Pseudonymizer
@@ -24,7 +28,8 @@ from streams.backtest import run_backtest
 from streams.process import DEMO_POLICY
 from streams.settings import Topics
 from streams.simulate import write_file
-from tests.fixtures.brokers import produce
+from tests.factories import at, claim
+from tests.fixtures.brokers import consume_all, produce
 from tests.fixtures.workers import PSEUDONYM_KEY, WorkerProcess
 
 pytestmark = [pytest.mark.broker, pytest.mark.parametrize("broker", ["kafka"], indirect=True)]
@@ -171,5 +176,109 @@ def test_a_worker_killed_and_restarted_raises_every_alert_once(broker, tmp_path,
             sending.result()
         worker.start()
         assert_equal(expected, settle(worker, expected), f"killed, {moment}")
+    finally:
+        worker.stop()
+
+
+def _create_topic(bootstrap: str, name: str, max_bytes: int) -> None:
+    """A 4-partition topic that takes messages of up to ``max_bytes`` (as a misconfigured producer's)."""
+
+    async def create() -> None:
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        await admin.start()
+        try:
+            await admin.create_topics(
+                [NewTopic(name, 4, 1, topic_configs={"max.message.bytes": str(max_bytes)})]
+            )
+        finally:
+            await admin.close()
+
+    asyncio.run(create())
+
+
+def _produce_large(bootstrap: str, records: list[tuple[str, bytes]]) -> None:
+    async def send() -> None:
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, max_request_size=8 * 1024 * 1024)
+        await producer.start()
+        try:
+            for topic, value in records:
+                await producer.send_and_wait(topic, value, key=b"E-hostile")
+        finally:
+            await producer.stop()
+
+    asyncio.run(send())
+
+
+def _by_label(worker: WorkerProcess, name: str, label: str, value: str) -> float:
+    """A metric summed over every sample whose ``label`` is ``value``."""
+    total = 0.0
+    for line in worker.get("/metrics").decode().splitlines():
+        if line.startswith(name + "{") and f'{label}="{value}"' in line:
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def test_hostile_input_is_dead_lettered_the_good_events_alert_and_the_accounting_closes(broker, tmp_path):
+    tag = uuid.uuid4().hex[:8]
+    worker = new_worker(broker, tmp_path, tag)
+    topic = worker.topic("reimbursements")
+    _create_topic(broker.bootstrap, topic, 8 * 1024 * 1024)
+    worker.start()
+    who = f"E-h-{tag}"
+    good = [claim(who, f"{100 + i}.25", at(i), expense_date="2026-07-05") for i in range(11)]
+    huge = b"x" * (5 * 1024 * 1024)
+    bad_id = claim(who, "10", at(12), claim_id="C\x00NUL")
+    bad_id["id"] = f"nul\x00{tag}"
+    hostile = [
+        huge,
+        b"\xff\xfe\x00\x01",
+        orjson.dumps(claim(who, "1e308", at(13))),
+        orjson.dumps(claim(who, "9" * 400, at(14))),
+        orjson.dumps({**claim(who, "10", at(15)), "time": "2300-01-01T00:00:00Z"}),
+        orjson.dumps({**claim(who, "10", at(16)), "time": "1970-01-01T00:00:00Z"}),
+        orjson.dumps(bad_id),
+    ]
+    mixed = [
+        hostile[0],
+        *[orjson.dumps(g) for g in good[:6]],
+        *hostile[1:],
+        *[orjson.dumps(g) for g in good[6:]],
+    ]
+    try:
+        _produce_large(broker.bootstrap, [(topic, value) for value in mixed])
+        pseudonym = Pseudonymizer(PSEUDONYM_KEY.encode()).pseudonym(who)
+        worker.wait_for(
+            lambda: [
+                a for a in worker.alerts("distress.frequent_small_claims") if a["subject"]["id"] == pseudonym
+            ],
+            what="the alert of the good claims",
+        )
+
+        def accounted() -> dict[str, float] | None:
+            counts = {
+                "consumed": _by_label(worker, "cm_events_consumed_total", "topic", topic),
+                "processed": _by_label(worker, "cm_events_processed_total", "topic", topic),
+                "dead-lettered": _by_label(worker, "cm_events_rejected_total", "topic", topic),
+                "lost dead letters": _by_label(worker, "cm_deadletter_failures_total", "topic", topic),
+            }
+            return counts if counts["consumed"] == len(mixed) else None
+
+        counts = worker.wait_for(accounted, what="every message accounted for")
+        print(f"accounting of {topic}: {counts}")
+        assert counts["processed"] == len(good)
+        assert (
+            counts["consumed"] == counts["processed"] + counts["dead-lettered"] + counts["lost dead letters"]
+        )
+        letters = [
+            (len(value), orjson.loads(value))
+            for _, value in consume_all(broker.bootstrap, worker.topic("deadletter"))
+            if orjson.loads(value)["topic"] == topic
+        ]
+        assert len(letters) == len(hostile)
+        size, big = next((size, letter) for size, letter in letters if letter["original_size"] == len(huge))
+        assert size < 1024 * 1024 and big["original_truncated"]
+        assert big["original_sha256"] == hashlib.sha256(huge).hexdigest()
+        fields = sorted(letter["field"] or letter["reason"] for _, letter in letters)
+        assert fields == sorted(["not_json", "not_json", "data.amount", "data.amount", "time", "time", "id"])
     finally:
         worker.stop()
