@@ -13,6 +13,9 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 
 
+MAX_SECONDS = 100 * 365 * 86_400
+
+
 def parse_duration(value: object) -> timedelta:
     """``"24h"`` -> ``timedelta(hours=24)``; a bare number is seconds."""
     if isinstance(value, timedelta):
@@ -25,8 +28,8 @@ def parse_duration(value: object) -> timedelta:
         seconds = float(match.group(1)) * _UNITS[match.group(2)]
     else:
         raise ValueError(f"{value!r} is not a duration; use e.g. 90s, 10m, 24h or 7d")
-    if seconds <= 0:
-        raise ValueError("a duration must be positive")
+    if not 0 < seconds <= MAX_SECONDS:  # also NaN
+        raise ValueError("a duration must be positive and at most 100 years")
     return timedelta(seconds=seconds)
 
 
