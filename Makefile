@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 KAFKA_VERSION := $(shell sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' infra/kafka/pom.xml)
 KAFKA_JARS ?= $(HOME)/.cache/compliance-monitor/kafka-$(KAFKA_VERSION)
 
-.PHONY: install demo test test-quick reliability kafka-jars lint lock clean
+.PHONY: install demo test test-quick kafka-jars lint lock clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -26,10 +26,7 @@ kafka-jars:  ## fetch the pinned Apache Kafka broker jars from Maven Central (ca
 
 test: install kafka-jars  ## everything, on both brokers (Tansu and Apache Kafka)
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest -q -p no:cacheprovider -m "not reliability"
-
-reliability: install kafka-jars  ## kill -9 failure tests (not in CI yet, see docs/reliability.md)
-	$(PY) -m pytest -q -s -p no:cacheprovider -m reliability
+	$(PY) -m pytest -q -p no:cacheprovider
 
 test-quick: install  ## unit tests only, no broker
 	$(PY) -m pytest -q -m "not broker"

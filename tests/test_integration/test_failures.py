@@ -162,7 +162,6 @@ MOMENTS: dict[str, Callable[[dict[str, float]], bool]] = {
 }
 
 
-@pytest.mark.reliability  # not in `make test` yet: it found a lost alert and a stalled restart
 @pytest.mark.parametrize("moment", list(MOMENTS))
 def test_a_worker_killed_and_restarted_raises_every_alert_once(broker, tmp_path, moment):
     tag = uuid.uuid4().hex[:8]
