@@ -111,7 +111,8 @@ def settle(worker: WorkerProcess, expected: dict[str, dict[str, Any]], quiet: fl
         found = {row["alert_id"]: _compared(row) for row in rows}
         if found == expected:
             return rows
-        worked = metrics_of(worker).get("cm_detector_seconds_count", 0) > 0
+        done = metrics_of(worker)
+        worked = done.get("cm_detector_seconds_count", 0) + done.get("cm_sink_rows_total", 0) > 0
         if found != last or not worked:
             last, since = found, time.monotonic()
         elif time.monotonic() - since > quiet:
@@ -135,10 +136,42 @@ def difference(expected: dict[str, dict[str, Any]], rows: list[dict[str, Any]]) 
     }
 
 
-def assert_equal(expected: dict[str, dict[str, Any]], rows: list[dict[str, Any]], label: str) -> None:
+ANCHORED_ON_ARRIVAL = frozenset(
+    {
+        "harassment.contact_blast",
+        "harassment.emergency_contact_targeted",
+        "harassment.repeated_calls",
+        "conduct.call_bombing",
+    }
+)
+"""Sliding-window rules whose alert id (the anchor of its first window) can depend on the
+order a key's events arrive in (docs/architecture.md). When a rebalance replays a key's
+events behind later ones, the test allows these ids to differ, but not the alerts: the
+same number per rule and subject, with the same evidence in all."""
+
+
+def assert_equal(
+    expected: dict[str, dict[str, Any]],
+    rows: list[dict[str, Any]],
+    label: str,
+    reordered: frozenset[str] = frozenset(),
+) -> None:
     diff = difference(expected, rows)
     print(f"{label}: " + ", ".join(f"{k} {v if isinstance(v, int) else len(v)}" for k, v in diff.items()))
-    assert not diff["missing"] and not diff["extra"] and not diff["changed"] and not diff["duplicates"], diff
+    found = {row["alert_id"]: _compared(row) for row in rows}
+    moved = {rule for rule, _ in diff["missing"] + diff["extra"] + diff["changed"]}
+    assert moved <= reordered and not diff["duplicates"], diff
+    for rule in moved:  # ids may differ; alerts and evidence may not
+
+        def grouped(alerts: dict[str, dict[str, Any]], rule: str = rule) -> dict[str, tuple[int, list[str]]]:
+            out: dict[str, tuple[int, list[str]]] = {}
+            for alert in alerts.values():
+                if alert["rule_id"] == rule:
+                    count, evidence = out.get(alert["subject"]["id"], (0, []))
+                    out[alert["subject"]["id"]] = (count + 1, sorted({*evidence, *alert["event_ids"]}))
+            return out
+
+        assert grouped(found) == grouped(expected), (rule, diff)
 
 
 def test_an_uninterrupted_worker_equals_backtest(broker, tmp_path):
@@ -282,3 +315,33 @@ def test_hostile_input_is_dead_lettered_the_good_events_alert_and_the_accounting
         assert fields == sorted(["not_json", "not_json", "data.amount", "data.amount", "time", "time", "id"])
     finally:
         worker.stop()
+
+
+def test_two_detecting_workers_one_killed_and_back_equal_backtest(broker, tmp_path):
+    """Two ``detect`` workers share the partitions, one ``store`` process owns chDB."""
+    tag = uuid.uuid4().hex[:8]
+    path, events = simulated(tmp_path)
+    expected = expected_alerts(path)
+    store = new_worker(broker, tmp_path, tag, name="store", CM_ROLE="store")
+    first = new_worker(broker, tmp_path, tag, name="detect-1", CM_ROLE="detect")
+    second = new_worker(broker, tmp_path, tag, name="detect-2", CM_ROLE="detect")
+    try:
+        store.start()
+        first.start()
+        second.start()
+        with ThreadPoolExecutor(1) as pool:
+            sending = pool.submit(send_all, first, events)
+            kill_when(first, lambda m: m.get("cm_detector_seconds_count", 0) > 0, "detecting")
+            sending.result()
+        keyed = f"{second.app_id}-keyed:"
+        second.wait_for(  # the survivor takes the killed worker's partitions and goes on
+            lambda: sum(tp.startswith(keyed) for tp in orjson.loads(second.get("/status"))["assigned"]) == 4,
+            what="every keyed partition on the survivor",
+        )
+        first.start()
+        assert_equal(
+            expected, settle(store, expected), "two workers, one killed and back", ANCHORED_ON_ARRIVAL
+        )
+    finally:
+        for process in (first, second, store):
+            process.stop()
