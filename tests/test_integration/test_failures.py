@@ -8,8 +8,11 @@ every alert, with its evidence, and nothing more.
 from __future__ import annotations
 
 import asyncio
+import errno
 import hashlib
+import subprocess
 import time
+import urllib.request
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -345,3 +348,48 @@ def test_two_detecting_workers_one_killed_and_back_equal_backtest(broker, tmp_pa
     finally:
         for process in (first, second, store):
             process.stop()
+
+
+def _fill(folder: Path) -> Path:
+    """Fill the file system of ``folder`` until it has no space left; the filler file."""
+    filler = folder / "filler"
+    chunk = b"\0" * (1024 * 1024)
+    with filler.open("wb") as handle:
+        try:
+            while True:
+                handle.write(chunk)
+                handle.flush()
+        except OSError as error:
+            assert error.errno == errno.ENOSPC, error
+    return filler
+
+
+def test_a_store_that_cannot_write_loses_nothing_and_says_it_is_behind(broker, tmp_path):
+    tag = uuid.uuid4().hex[:8]
+    path, events = simulated(tmp_path)
+    expected = expected_alerts(path)
+    disk = tmp_path / "small-disk"
+    disk.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=96m", "tmpfs", str(disk)], check=True)
+    worker = new_worker(broker, tmp_path, tag, CM_CLICKHOUSE_URL=f"chdb://{disk}/clickhouse")
+    try:
+        worker.start()
+        filler = _fill(disk)
+        send_all(worker, events)
+        worker.wait_for(
+            lambda: worker.metric("cm_sink_flush_failures_total", sink="clickhouse") > 0,
+            what="failed flushes",
+        )
+        status = orjson.loads(worker.get("/status"))["store"]
+        assert status["behind"] and status["pending_rows"] > 0 and status["failing_since"]
+        assert worker.metric("cm_sink_pending_rows", sink="clickhouse") > 0
+        with urllib.request.urlopen(f"http://127.0.0.1:{worker.port}/alerts", timeout=10) as response:
+            assert "alert store behind" in response.headers["Warning"]
+        time.sleep(30)  # the store stays full for a while; nothing may be dropped meanwhile
+        filler.unlink()
+        assert_equal(expected, settle(worker, expected), "store unwritable for 30 s")
+        assert worker.metric("cm_sink_failing_since_seconds", sink="clickhouse") == 0
+        assert not orjson.loads(worker.get("/status"))["store"]["behind"]
+    finally:
+        worker.stop()
+        subprocess.run(["umount", "--lazy", str(disk)], check=False)
