@@ -125,11 +125,14 @@ def start_tansu(work_dir: Path, port: int | None = None) -> BrokerProcess:
     return broker
 
 
-def start_kafka(work_dir: Path, port: int | None = None) -> BrokerProcess:
-    """Start Apache Kafka (KRaft, single node) with ``start-kafka.sh`` and wait until it answers."""
+def start_kafka(work_dir: Path, port: int | None = None, restart: bool = False) -> BrokerProcess:
+    """Start Apache Kafka (KRaft, single node) with ``start-kafka.sh`` and wait until it answers.
+
+    ``restart`` starts a stopped broker again on the data it has in ``work_dir``."""
     port = port or free_port()
     work_dir.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["bash", str(KAFKA_SCRIPT), str(port), str(work_dir)], check=True)  # noqa: S603, S607
+    command = ["bash", str(KAFKA_SCRIPT), str(port), str(work_dir), *(["--restart"] if restart else [])]
+    subprocess.run(command, check=True)  # noqa: S603
     pid = int((work_dir / "kafka.pid").read_text().strip())
     broker = BrokerProcess("kafka", port, pid, work_dir / "kafka.log")
     try:

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Start a single-node Apache Kafka 4.x broker in KRaft mode on loopback.
 #
-#   infra/kafka/start-kafka.sh PORT DATA_DIR
+#   infra/kafka/start-kafka.sh PORT DATA_DIR [--restart]
 #
 # Fetches the pinned broker jars (pom.xml) from Maven Central into a cache on first use,
 # formats DATA_DIR as a fresh log dir, starts the broker in the background (its pid in
 # DATA_DIR/kafka.pid, its log in DATA_DIR/kafka.log) and returns once the broker
 # answers on 127.0.0.1:PORT. Stop it with: kill "$(cat DATA_DIR/kafka.pid)".
+# --restart starts a stopped broker again on the DATA_DIR it already has (its topics kept).
 set -euo pipefail
 port=${1:?usage: start-kafka.sh PORT DATA_DIR}
 data=${2:?usage: start-kafka.sh PORT DATA_DIR}
@@ -20,6 +21,9 @@ if [ ! -f "$jars/kafka_2.13-$version.jar" ]; then
       -DincludeScope=runtime -DoutputDirectory="$jars" >&2
 fi
 
+restart=${3:-}
+java_opts=(-Xms256m -Xmx768m -XX:+UseG1GC "-Dlog4j2.configurationFile=$here/log4j2.yaml")
+if [ "$restart" != "--restart" ]; then
 controller_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 mkdir -p "$data/logs"
 cat > "$data/server.properties" <<PROPS
@@ -43,13 +47,13 @@ group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=true
 PROPS
 
-java_opts=(-Xms256m -Xmx768m -XX:+UseG1GC "-Dlog4j2.configurationFile=$here/log4j2.yaml")
 cluster_id=$(java "${java_opts[@]}" -cp "$jars/*" kafka.tools.StorageTool random-uuid)
 java "${java_opts[@]}" -cp "$jars/*" kafka.tools.StorageTool format \
      -t "$cluster_id" -c "$data/server.properties" >"$data/format.log" 2>&1
+fi
 
 nohup java "${java_opts[@]}" -cp "$jars/*" kafka.Kafka "$data/server.properties" \
-      >"$data/kafka.log" 2>&1 &
+      >>"$data/kafka.log" 2>&1 &
 echo $! >"$data/kafka.pid"
 
 for _ in $(seq 1 120); do

@@ -26,7 +26,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from detectors import load_policy
 from detectors.privacy import Pseudonymizer
-from infra.brokers import BrokerProcess
+from infra.brokers import BrokerProcess, start_kafka
 from streams.backtest import run_backtest
 from streams.process import DEMO_POLICY
 from streams.settings import Topics
@@ -393,3 +393,29 @@ def test_a_store_that_cannot_write_loses_nothing_and_says_it_is_behind(broker, t
     finally:
         worker.stop()
         subprocess.run(["umount", "--lazy", str(disk)], check=False)
+
+
+def test_a_broker_restarted_under_load_loses_nothing(broker, tmp_path):
+    """A broker of its own, stopped and started again while the worker is busy."""
+    own = start_kafka(tmp_path / "own-broker")
+    tag = uuid.uuid4().hex[:8]
+    path, events = simulated(tmp_path)
+    expected = expected_alerts(path)
+    worker = new_worker(own, tmp_path, tag)
+    try:
+        worker.start()
+        with ThreadPoolExecutor(1) as pool:
+            sending = pool.submit(send_all, worker, events)
+            deadline = time.monotonic() + 120
+            while not MOMENTS["keyed hop busy"](metrics_of(worker)):
+                assert time.monotonic() < deadline, "the worker never was busy"
+                time.sleep(0.02)
+            own.stop()
+            time.sleep(5)
+            own = start_kafka(tmp_path / "own-broker", port=own.port, restart=True)
+            sending.result()
+        assert_equal(expected, settle(worker, expected), "broker restarted under load")
+        assert worker.process is not None and worker.process.poll() is None
+    finally:
+        worker.stop()
+        own.stop()
