@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 KAFKA_VERSION := $(shell sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' infra/kafka/pom.xml)
 KAFKA_JARS ?= $(HOME)/.cache/compliance-monitor/kafka-$(KAFKA_VERSION)
 
-.PHONY: install demo test test-quick kafka-jars lint lock clean
+.PHONY: install demo test test-quick reliability kafka-jars lint lock clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ kafka-jars:  ## fetch the pinned Apache Kafka broker jars from Maven Central (ca
 test: install kafka-jars  ## everything, on both brokers (Tansu and Apache Kafka)
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q -p no:cacheprovider
+
+reliability: install kafka-jars  ## not in CI: the failure tests, then a 30-minute soak at 1,000 events/s
+	$(PY) -m pytest -q -s -p no:cacheprovider tests/test_integration/test_failures.py
+	$(PY) -m tests.reliability.soak --minutes 30 --rate 1000 --out soak.jsonl
 
 test-quick: install  ## unit tests only, no broker
 	$(PY) -m pytest -q -m "not broker"
