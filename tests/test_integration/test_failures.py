@@ -273,6 +273,7 @@ def test_hostile_input_is_dead_lettered_the_good_events_alert_and_the_accounting
         orjson.dumps({**claim(who, "10", at(15)), "time": "2300-01-01T00:00:00Z"}),
         orjson.dumps({**claim(who, "10", at(16)), "time": "1970-01-01T00:00:00Z"}),
         orjson.dumps(bad_id),
+        orjson.dumps(claim(who, "10", at(17), merchant="商" * 400_000)),  # valid, too large to forward
     ]
     mixed = [
         hostile[0],
@@ -315,7 +316,9 @@ def test_hostile_input_is_dead_lettered_the_good_events_alert_and_the_accounting
         assert size < 1024 * 1024 and big["original_truncated"]
         assert big["original_sha256"] == hashlib.sha256(huge).hexdigest()
         fields = sorted(letter["field"] or letter["reason"] for _, letter in letters)
-        assert fields == sorted(["not_json", "not_json", "data.amount", "data.amount", "time", "time", "id"])
+        assert fields == sorted(
+            ["not_json", "not_json", "data.amount", "data.amount", "time", "time", "id", "too_large"]
+        )
     finally:
         worker.stop()
 
