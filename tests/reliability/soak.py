@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import os
 import tempfile
 import threading
 import time
@@ -35,7 +37,13 @@ def _rss_mib(pid: int) -> float:
 
 
 def _size_mib(folder: Path) -> float:
-    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 2**20 if folder.exists() else 0.0
+    """Bytes under ``folder``; files that merges and compactions remove meanwhile are skipped."""
+    total = 0
+    for root, _, files in os.walk(folder):
+        for name in files:
+            with contextlib.suppress(FileNotFoundError):
+                total += os.stat(os.path.join(root, name)).st_size
+    return total / 2**20
 
 
 def _metrics(port: int) -> dict[str, float]:
