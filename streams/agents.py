@@ -151,26 +151,34 @@ class Pipeline:
         acknowledged only after the broker has every copy and dead letter.
         """
         async for events in stream.take_events(ROUTE_BATCH, within=ROUTE_WITHIN):
-            outbox = self._outbox()
-            outgoing: dict[int, list[bytes]] = defaultdict(list)
-            for event in events:
-                message = event.message
-                metrics.child(metrics.EVENTS_CONSUMED, message.topic).inc()
-                try:
-                    routed = self._validate(event)
-                except Exception as error:  # a bug must not take the good events of the batch down
-                    log.exception(
-                        "validating %s[%d]@%d failed", message.topic, message.partition, message.offset
-                    )
-                    routed = Rejection("internal_error", f"{type(error).__name__} while validating")
-                if isinstance(routed, Rejection):
-                    await self._reject(outbox, routed, message)
-                    continue
-                for partition, value in routed:
-                    outgoing[partition].append(value)
-            for partition, records in outgoing.items():
-                await self._send_keyed(outbox, partition, records)
-            await self._confirm(outbox)
+            # Faust acknowledges the batch when this body ends, even when a stop cancels it
+            # half-way: so a stop first lets the batch be sent and confirmed
+            batch = asyncio.ensure_future(self._route_batch(list(events)))
+            try:
+                await asyncio.shield(batch)
+            except asyncio.CancelledError:
+                await batch
+                raise
+
+    async def _route_batch(self, events: list[faust.EventT]) -> None:
+        outbox = self._outbox()
+        outgoing: dict[int, list[bytes]] = defaultdict(list)
+        for event in events:
+            message = event.message
+            metrics.child(metrics.EVENTS_CONSUMED, message.topic).inc()
+            try:
+                routed = self._validate(event)
+            except Exception as error:  # a bug must not take the good events of the batch down
+                log.exception("validating %s[%d]@%d failed", message.topic, message.partition, message.offset)
+                routed = Rejection("internal_error", f"{type(error).__name__} while validating")
+            if isinstance(routed, Rejection):
+                await self._reject(outbox, routed, message)
+                continue
+            for partition, value in routed:
+                outgoing[partition].append(value)
+        for partition, records in outgoing.items():
+            await self._send_keyed(outbox, partition, records)
+        await self._confirm(outbox)
 
     def _validate(self, event: faust.EventT) -> list[tuple[int, bytes]] | Rejection:
         """One input message: its keyed copies (partition, value), or why it is rejected."""

@@ -78,12 +78,14 @@ def send_all(worker: WorkerProcess, events: list[dict[str, Any]]) -> None:
     produce(worker.broker.bootstrap, records)
 
 
-def kill_when(worker: WorkerProcess, busy: Callable[[dict[str, float]], bool], what: str) -> None:
-    """``kill -9`` the worker as soon as its metrics say ``busy``."""
+def kill_when(
+    worker: WorkerProcess, busy: Callable[[dict[str, float]], bool], what: str, graceful: bool = False
+) -> None:
+    """``kill -9`` the worker (or, ``graceful``, stop it with SIGTERM) as soon as its metrics say ``busy``."""
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if busy(metrics_of(worker)):
-            worker.kill()
+            worker.stop() if graceful else worker.kill()
             return
         time.sleep(0.02)
     raise AssertionError(f"the worker never was {what}: {metrics_of(worker)}")
@@ -198,8 +200,10 @@ MOMENTS: dict[str, Callable[[dict[str, float]], bool]] = {
 }
 
 
-@pytest.mark.parametrize("moment", list(MOMENTS))
-def test_a_worker_killed_and_restarted_raises_every_alert_once(broker, tmp_path, moment):
+@pytest.mark.parametrize(
+    ("moment", "graceful"), [*((moment, False) for moment in MOMENTS), ("input hop busy", True)]
+)
+def test_a_worker_killed_and_restarted_raises_every_alert_once(broker, tmp_path, moment, graceful):
     tag = uuid.uuid4().hex[:8]
     path, events = simulated(tmp_path)
     expected = expected_alerts(path)
@@ -208,10 +212,11 @@ def test_a_worker_killed_and_restarted_raises_every_alert_once(broker, tmp_path,
     try:
         with ThreadPoolExecutor(1) as pool:  # kill while the events are still arriving
             sending = pool.submit(send_all, worker, events)
-            kill_when(worker, lambda m: MOMENTS[moment]({**m, **sizes}), moment)
+            kill_when(worker, lambda m: MOMENTS[moment]({**m, **sizes}), moment, graceful)
             sending.result()
         worker.start()
-        assert_equal(expected, settle(worker, expected), f"killed, {moment}")
+        how = "stopped (SIGTERM)" if graceful else "killed"
+        assert_equal(expected, settle(worker, expected), f"{how}, {moment}")
     finally:
         worker.stop()
 
