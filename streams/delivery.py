@@ -65,9 +65,6 @@ class Outbox:
         self.backoff = backoff
         self._pending: list[_Pending] = []
 
-    def __len__(self) -> int:
-        return len(self._pending)
-
     async def send(
         self,
         topic: str,
