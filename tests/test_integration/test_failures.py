@@ -200,6 +200,7 @@ MOMENTS: dict[str, Callable[[dict[str, float]], bool]] = {
 }
 
 
+@pytest.mark.reliability
 @pytest.mark.parametrize(
     ("moment", "graceful"), [*((moment, False) for moment in MOMENTS), ("input hop busy", True)]
 )
@@ -328,6 +329,7 @@ def test_hostile_input_is_dead_lettered_the_good_events_alert_and_the_accounting
         worker.stop()
 
 
+@pytest.mark.reliability
 def test_two_detecting_workers_one_killed_and_back_equal_backtest(broker, tmp_path):
     """Two ``detect`` workers share the partitions, one ``store`` process owns chDB."""
     tag = uuid.uuid4().hex[:8]
