@@ -7,7 +7,8 @@ from the validation context (``{"region": "CN"}``), see :mod:`events.parse`.
 Impossible values are rejected, not passed on to the detectors: ids with control
 characters, amounts that are not positive, not finite or above the context's
 ``max_amount``, event times before 2000 or more than ``max_skew`` seconds ahead of the
-context's clock ``now``, dates outside 2000 .. a year ahead, call durations over a week.
+context's clock ``now``, dates before 2000 or over 400 days past that bound, call durations
+over a week.
 """
 
 from __future__ import annotations
@@ -72,7 +73,8 @@ def _bounded_time(value: datetime, info: ValidationInfo) -> datetime:
 
 def _bounded_date(value: date, info: ValidationInfo) -> date:
     clock = _context(info, "now", time.time)
-    latest = (datetime.fromtimestamp(clock(), UTC) + timedelta(days=400)).date()
+    skew = _context(info, "max_skew", DEFAULT_MAX_SKEW)
+    latest = (datetime.fromtimestamp(clock() + skew, UTC) + timedelta(days=400)).date()
     if not EARLIEST.date() <= value <= latest:
         raise ValueError(f"{value.isoformat()} is outside {EARLIEST.date()} .. {latest}")
     return value

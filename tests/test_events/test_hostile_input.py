@@ -149,3 +149,12 @@ def test_a_cut_inside_a_character_keeps_the_text():
     raw = "催收".encode() * 10
     record = orjson.loads(deadletter_record(Rejection("not_json", "x"), raw, "t", 1, 2, keep_bytes=8))
     assert record["original"] == "催收" and record["original_truncated"] is True
+
+
+def test_dates_may_lie_400_days_past_the_allowed_clock_skew():
+    raw = orjson.loads(_claim(amount=1, expense_date="2027-12-01"))
+    at = datetime.fromisoformat(raw["time"]).timestamp()  # 2026-07-01: the date is 518 days ahead
+    close = ParseContext(now=lambda: at)
+    assert isinstance(parse_event(orjson.dumps(raw), close), Rejection)
+    simulated = ParseContext(now=lambda: at, max_skew=365 * 86_400.0)  # a clock running ahead
+    assert isinstance(parse_event(orjson.dumps(raw), simulated), Event)
