@@ -89,6 +89,17 @@ def child(metric: Counter | Gauge | Histogram, *labels: str) -> Counter | Gauge 
     return metric.labels(*labels)
 
 
+def totals(text: str) -> dict[str, float]:
+    """Every ``cm_`` sample family of a ``/metrics`` page summed over its labels (bench, tests)."""
+    out: dict[str, float] = {}
+    for line in text.splitlines():
+        if line.startswith("cm_"):
+            name, _, value = line.rpartition(" ")
+            family = name.split("{", 1)[0]
+            out[family] = out.get(family, 0.0) + float(value)
+    return out
+
+
 def render() -> bytes:
     """The metrics in Prometheus text format."""
     return generate_latest(REGISTRY)

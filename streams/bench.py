@@ -32,6 +32,7 @@ from typing import Any
 import orjson
 
 from infra.brokers import BrokerProcess, free_port, start_tansu
+from sinks import metrics
 from streams.process import spawn_worker
 from streams.settings import Settings, Topics
 from streams.simulate import AGENCY_PBX, Simulator
@@ -135,13 +136,7 @@ class _Worker:
             return response.read()
 
     def metrics(self) -> dict[str, float]:
-        totals: dict[str, float] = {}
-        for line in self.get("/metrics").decode().splitlines():
-            if line.startswith("cm_") and not line.startswith("#"):
-                name, _, value = line.rpartition(" ")
-                family = name.split("{", 1)[0]
-                totals[family] = totals.get(family, 0.0) + float(value)
-        return totals
+        return metrics.totals(self.get("/metrics").decode())
 
     def wait(self, check: Callable[[], bool], timeout: float, what: str, every: float = 0.05) -> float:
         deadline = time.monotonic() + timeout

@@ -24,6 +24,7 @@ import uuid
 from pathlib import Path
 
 from infra.brokers import free_port, start_kafka
+from sinks import metrics
 from streams.process import spawn_worker
 from streams.settings import Settings, Topics
 from streams.simulate import produce
@@ -48,14 +49,7 @@ def _size_mib(folder: Path) -> float:
 
 def _metrics(port: int) -> dict[str, float]:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
-        text = response.read().decode()
-    totals: dict[str, float] = {}
-    for line in text.splitlines():
-        if line.startswith("cm_") and "_created" not in line and "_bucket" not in line:
-            name, _, value = line.rpartition(" ")
-            family = name.split("{", 1)[0]
-            totals[family] = totals.get(family, 0.0) + float(value)
-    return totals
+        return metrics.totals(response.read().decode())
 
 
 def soak(minutes: float, rate: float, out: Path) -> list[dict[str, float]]:

@@ -27,6 +27,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from detectors import load_policy
 from detectors.privacy import Pseudonymizer
 from infra.brokers import BrokerProcess, start_kafka
+from sinks import metrics
 from streams.backtest import run_backtest
 from streams.process import DEMO_POLICY
 from streams.settings import Topics
@@ -85,7 +86,10 @@ def kill_when(
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if busy(metrics_of(worker)):
-            worker.stop() if graceful else worker.kill()
+            if graceful:
+                worker.stop()
+            else:
+                worker.kill()
             return
         time.sleep(0.02)
     raise AssertionError(f"the worker never was {what}: {metrics_of(worker)}")
@@ -93,13 +97,7 @@ def kill_when(
 
 def metrics_of(worker: WorkerProcess) -> dict[str, float]:
     """Every ``cm_`` metric family summed over its labels."""
-    totals: dict[str, float] = {}
-    for line in worker.get("/metrics").decode().splitlines():
-        if line.startswith("cm_") and "_created" not in line and "_bucket" not in line:
-            name, _, value = line.rpartition(" ")
-            family = name.split("{", 1)[0]
-            totals[family] = totals.get(family, 0.0) + float(value)
-    return totals
+    return metrics.totals(worker.get("/metrics").decode())
 
 
 def stored_alerts(worker: WorkerProcess) -> list[dict[str, Any]]:
