@@ -176,6 +176,10 @@ class Pipeline:
                 continue
             for partition, value in routed:
                 outgoing[partition].append(value)
+        assert self.tables is not None  # noqa: S101 - only registered with tables
+        if self.tables.directory.pending:  # the HR records the copies were routed with go first
+            await self.tables.directory.flush(outbox)
+            await self._confirm(outbox)
         for partition, records in outgoing.items():
             await self._send_keyed(outbox, partition, records)
         await self._confirm(outbox)

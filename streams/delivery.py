@@ -42,7 +42,7 @@ class DeliveryError(ComplianceMonitorError):
 @dataclass(slots=True)
 class _Pending:
     topic: str
-    value: bytes
+    value: bytes | None
     key: bytes | None
     partition: int | None
     on_failure: Callable[[BaseException], None] | None
@@ -68,7 +68,7 @@ class Outbox:
     async def send(
         self,
         topic: str,
-        value: bytes,
+        value: bytes | None,
         key: bytes | None = None,
         partition: int | None = None,
         on_failure: Callable[[BaseException], None] | None = None,

@@ -15,7 +15,7 @@ from aiokafka.structs import RecordMetadata
 from faust.types import TP
 from faust.utils import json
 
-from streams.delivery import DeliveryError
+from streams.delivery import DeliveryError, Outbox
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -137,16 +137,23 @@ class StateTable(faust.Table):
 
 
 class DirectoryView(MutableMapping[str, Any]):
-    """The directory table as the detectors use it: reads from memory, writes through Faust.
+    """The directory table as routing and the detectors use it.
 
     The directory is a global table on the ``memory://`` store, whose values are kept
-    decoded in a plain dict; reading that dict directly skips Faust's per-read layers
-    (routing and detection read it about twice per event). Writes, deletions and
-    changelog recovery still go through the table.
+    decoded in a plain dict; reads go to that dict directly (routing and detection read it
+    about twice per event). Writes change the dict at once and are kept until
+    :meth:`flush` sends them to the table's changelog through the batch's outbox: the
+    input hop confirms them *before* it sends the keyed copies that were routed with them.
+    Faust's own table writes (``send_soon``) would reach the changelog only at the next
+    commit, so after a crash a keyed copy could be detected by a restarted worker whose
+    recovered directory lacks the HR record that copy was routed with (an emergency contact
+    who is a colleague would then not be recognised, and the copy's id would be remembered
+    as seen). Changelog recovery and other workers' writes still arrive through Faust.
     """
 
     def __init__(self, table: faust.GlobalTable) -> None:
         self.table = table
+        self._unflushed: dict[str, Any] = {}
 
     @property
     def _values(self) -> dict[str, Any]:
@@ -163,16 +170,32 @@ class DirectoryView(MutableMapping[str, Any]):
         return key in self._values
 
     def __setitem__(self, key: str, value: Any) -> None:
-        self.table[key] = value
+        self._values[key] = value
+        self._unflushed[key] = value
 
     def __delitem__(self, key: str) -> None:
-        del self.table[key]
+        del self._values[key]
+        self._unflushed[key] = None  # a tombstone in the changelog
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._values)
 
     def __len__(self) -> int:
         return len(self._values)
+
+    @property
+    def pending(self) -> int:
+        """Keys changed since the last :meth:`flush`."""
+        return len(self._unflushed)
+
+    async def flush(self, outbox: Outbox) -> None:
+        """Hand every changed key to ``outbox``, for the changelog (one partition), once each."""
+        unflushed, self._unflushed = self._unflushed, {}
+        topic = self.table.changelog_topic.get_topic_name()
+        for key, value in unflushed.items():
+            await outbox.send(
+                topic, None if value is None else json.dumps(value), key=json.dumps(key), partition=0
+            )
 
 
 @dataclass(frozen=True)

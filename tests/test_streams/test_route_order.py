@@ -1,0 +1,62 @@
+"""The input hop's write order: directory changes confirmed before the keyed copies that need them.
+
+Real Faust app and tables; the producer is faked (a unit edge) so the test can see which
+records were confirmed when each keyed copy was sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from types import SimpleNamespace
+
+import orjson
+
+from detectors import load_policy
+from streams.delivery import Outbox
+from streams.process import DEMO_POLICY
+from streams.settings import Settings
+from streams.worker import build_pipeline
+from tests.factories import at, contact, employee, mobile
+
+
+class SlowProducer:
+    """Acknowledges each record a moment after it is sent, and notes what was confirmed when."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, bytes | None, bool]] = []
+        """(topic, key, whether every record sent before it was acknowledged by then)."""
+        self.futures: list[asyncio.Future[object]] = []
+
+    async def send(self, topic, value, key=None, partition=None):
+        self.sent.append((topic, key, all(f.done() for f in self.futures)))
+        future = asyncio.get_running_loop().create_future()
+        asyncio.get_running_loop().call_later(0.01, future.set_result, object())
+        self.futures.append(future)
+        return future
+
+
+def as_stream_event(topic: str, offset: int, event: dict) -> SimpleNamespace:
+    return SimpleNamespace(
+        message=SimpleNamespace(topic=topic, partition=0, offset=offset, value=orjson.dumps(event))
+    )
+
+
+def test_directory_changes_are_confirmed_before_the_copies_routed_with_them(tmp_path, monkeypatch):
+    pipeline = build_pipeline(Settings(role="detect", data_dir=tmp_path), load_policy(DEMO_POLICY))
+    producer = SlowProducer()
+    monkeypatch.setattr(pipeline, "_outbox", lambda: Outbox(producer))
+    hr = Settings().topics.hr
+    events = [
+        employee("E1", mobile=mobile(1)),
+        contact("E2", mobile(1), when=at()),  # lists colleague E1: needs E1 in the directory
+    ]
+
+    asyncio.run(pipeline._route_batch([as_stream_event(hr, i, e) for i, e in enumerate(events)]))
+
+    changelog = pipeline.tables.directory.table.changelog_topic.get_topic_name()
+    keyed = pipeline.topics.keyed.get_topic_name()
+    directory_keys = [key for topic, key, _ in producer.sent if topic == changelog]
+    assert b'"phone:' + mobile(1).encode() + b'"' in directory_keys
+    copies = [confirmed_before for topic, _, confirmed_before in producer.sent if topic == keyed]
+    assert copies and all(copies), producer.sent
+    assert pipeline.tables.directory.pending == 0
