@@ -10,8 +10,11 @@ import hashlib
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from detectors.base import Detector, Finding, State
+from detectors.durations import suppression_period
+from detectors.windows import ALLOWED_LATENESS
 from events import Action, Alert
 from events.alert import MAX_EVENT_IDS, SEVERITY_RANK
 
@@ -22,9 +25,29 @@ def alert_id_for(rule_id: str, subject_kind: str, subject_id: str, anchor: float
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
+HR_RECORDS_NOTE = {"hr_records_as_of": "arrival"}
+"""In the details of every alert of a rule that reads the company directory: HR records count
+from their arrival, so an event that arrives before an HR record it depends on (within the
+allowed lateness) is judged without it, where ``backtest`` (event-time order) would use it."""
+
+
 def action_id_for(kind: str, target: str, anchor: float) -> str:
     """Same request for the same target in the same blocking period -> same id."""
     return hashlib.sha256(f"{kind}\x1f{target}\x1f{int(anchor)}".encode()).hexdigest()[:32]
+
+
+def _books(stored: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
+    """A subject's open alerts by period start (state written before periods held one alert)."""
+    if not stored:
+        return {}
+    return {str(int(stored["start"])): stored} if "alert_id" in stored else stored
+
+
+def _recent(books: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The alerts a late event can still join: periods ending within the allowed lateness of
+    the newest period's start."""
+    newest = max(book["start"] for book in books.values())
+    return {period: book for period, book in books.items() if book["until"] >= newest - ALLOWED_LATENESS}
 
 
 def _iso(ts: float) -> datetime:
@@ -39,28 +62,37 @@ def wall_clock() -> datetime:
 class AlertBook:
     """Keeps the open alert of every (rule, subject) in the keyed state."""
 
-    def __init__(self, policy_version: str, clock: Callable[[], datetime] = wall_clock) -> None:
+    def __init__(
+        self, policy_version: str, timezone: ZoneInfo, clock: Callable[[], datetime] = wall_clock
+    ) -> None:
         self.policy_version = policy_version
+        self.timezone = timezone
         self.clock = clock
 
     def record(self, detector: Detector[Any], finding: Finding, state: State) -> Alert | None:
-        """Open or update the alert for ``finding``; None when it adds nothing new."""
+        """Open or update the alert for ``finding``; None when it adds nothing new.
+
+        The alert's window is the finding's calendar window, or else the fixed suppression
+        period (:func:`~detectors.durations.suppression_period`) of its earliest evidence:
+        both are functions of event times only, so the alert an event joins, and its id, do
+        not depend on the order events arrive in. Each subject keeps the open alerts of the
+        periods a late event may still reach.
+        """
         subject = finding.subject
         key = f"alert|{detector.rule_id}|{subject.kind}:{subject.id}"
-        book = state.get(key)
-        width = detector.suppression.total_seconds()
         first = min(ts for ts, _ in finding.evidence)
         last = max(ts for ts, _ in finding.evidence)
         if finding.window is not None:
             start, until = finding.window
-            same = book is not None and book["start"] == start
-        else:  # anchored on the earliest evidence, which does not depend on arrival order
-            same = book is not None and book["start"] - width <= finding.trigger_ts < book["until"]
-            start, until = first, first + width
-        evidence = {uid: ts for ts, uid in book["evidence"]} if same and book else {}
+        else:
+            start, until = suppression_period(first, detector.suppression.total_seconds(), self.timezone)
+        books = _books(state.get(key))
+        period = str(int(start))
+        book = books.get(period)
+        evidence = {uid: ts for ts, uid in book["evidence"]} if book else {}
         before = dict(evidence)
         evidence.update((uid, ts) for ts, uid in finding.evidence)
-        if same and book:
+        if book:
             severity = max(book["severity"], finding.severity, key=SEVERITY_RANK.__getitem__)
             if evidence == before and severity == book["severity"]:
                 return None
@@ -86,7 +118,8 @@ class AlertBook:
             }
         ordered = sorted(evidence.items(), key=lambda item: (item[1], item[0]))[-MAX_EVENT_IDS:]
         record["evidence"] = [[ts, uid] for uid, ts in ordered]
-        state[key] = record
+        books[period] = record
+        state[key] = _recent(books)
         return Alert(
             alert_id=record["alert_id"],
             rule_id=detector.rule_id,
@@ -99,7 +132,7 @@ class AlertBook:
             detected_at=datetime.fromisoformat(record["detected_at"]),
             event_ids=[uid for _, uid in record["evidence"]],
             summary=finding.summary,
-            details=finding.details,
+            details={**finding.details, **HR_RECORDS_NOTE} if detector.reads_hr_records else finding.details,
             policy_version=self.policy_version,
             revision=record["revision"],
         )

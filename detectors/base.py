@@ -89,6 +89,10 @@ class Detector(ABC, Generic[C]):
     config_model: ClassVar[type[RuleConfig]]
     pack_defaults: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
     """Per jurisdiction (``cn``, ``us``): the defaults that differ from ``config_model``'s."""
+    reads_hr_records: ClassVar[bool] = False
+    """Whether the rule depends on the company directory (HR records), directly or through
+    routing. The directory counts an HR record from its arrival, not from its event time: the
+    one way arrival order can change what such a rule finds (alerts say so in ``details``)."""
 
     def __init__(self, config: C, policy: Policy, directory: Directory | None = None) -> None:
         self.config = config

@@ -75,3 +75,25 @@ def month_window(day: date, tz: ZoneInfo) -> tuple[float, float]:
     start = date(day.year, day.month, 1)
     end = date(day.year + (day.month == 12), day.month % 12 + 1, 1)
     return local_midnight(start, tz), local_midnight(end, tz)
+
+
+def suppression_period(ts: float, width: float, tz: ZoneInfo) -> tuple[float, float]:
+    """POSIX (start, end) of the fixed period of ``width`` seconds that contains ``ts``.
+
+    Periods are a grid that does not depend on any event: whole days are counted in blocks
+    from local day 1 (0001-01-01), a width shorter than a day divides each local day from
+    midnight (the day's last period may be shorter), and any other width is counted from
+    the POSIX epoch.
+    """
+    day_s = 86_400
+    if width >= day_s and width % day_s == 0:
+        days = int(width // day_s)
+        day = local_date(ts, tz)
+        first = date.fromordinal((day.toordinal() - 1) // days * days + 1)
+        return local_midnight(first, tz), local_midnight(first + timedelta(days=days), tz)
+    if width < day_s:
+        midnight, next_midnight = local_day_window(ts, tz)
+        start = midnight + (ts - midnight) // width * width
+        return start, min(start + width, next_midnight)
+    start = ts // width * width
+    return start, start + width

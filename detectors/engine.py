@@ -46,7 +46,7 @@ class Engine:
         self.policy = policy
         self.pseudonymizer = pseudonymizer
         self.directory = Directory({} if directory_store is None else directory_store, policy)
-        self.book = AlertBook(policy.policy_version, clock)
+        self.book = AlertBook(policy.policy_version, policy.timezone, clock)
         self.detectors: dict[str, list[Detector[Any]]] = defaultdict(list)
         for rule_id, classes in DETECTORS.items():
             if policy.enabled(rule_id):

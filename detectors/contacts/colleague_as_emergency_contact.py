@@ -42,6 +42,7 @@ class ColleagueAsEmergencyContact(Detector[ColleagueContactConfig]):
     category = "contacts"
     family = "contacts"
     config_model = ColleagueContactConfig
+    reads_hr_records = True
 
     def observe(self, item: Routed, state: State) -> Finding | None:
         event = _added(item)
@@ -73,6 +74,7 @@ class OfficeNumberAsContact(Detector[OfficeNumberContactConfig]):
     category = "contacts"
     family = "contacts"
     config_model = OfficeNumberContactConfig
+    reads_hr_records = True
 
     def observe(self, item: Routed, state: State) -> Finding | None:
         event = _added(item)

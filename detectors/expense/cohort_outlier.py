@@ -33,6 +33,7 @@ class CohortOutlier(Detector[CohortOutlierConfig]):
     category = "expense"
     family = "cohort"
     config_model = CohortOutlierConfig
+    reads_hr_records = True
 
     def observe(self, item: Routed, state: State) -> Finding | None:
         event = item.event

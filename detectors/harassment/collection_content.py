@@ -38,6 +38,7 @@ class CollectionContent(Detector[CollectionContentConfig]):
     category = "harassment"
     family = "harassment"
     config_model = CollectionContentConfig
+    reads_hr_records = True
 
     def observe(self, item: Routed, state: State) -> Finding | None:
         employee = item.facts.get("employee_id")

@@ -26,6 +26,7 @@ class ContactBlast(Detector[ContactBlastConfig]):
     category = "harassment"
     family = "harassment"
     config_model = ContactBlastConfig
+    reads_hr_records = True
 
     def observe(self, item: Routed, state: State) -> Finding | None:
         employee = item.facts.get("employee_id")

@@ -34,6 +34,7 @@ class EmergencyContactTargeted(Detector[EmergencyContactTargetedConfig]):
     category = "harassment"
     family = "harassment"
     config_model = EmergencyContactTargetedConfig
+    reads_hr_records = True
 
     def _listers(self, employee: str, line: str) -> list[str]:
         if self.directory is None:

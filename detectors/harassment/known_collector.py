@@ -31,6 +31,7 @@ class KnownCollector(Detector[KnownCollectorConfig]):
     category = "harassment"
     family = "harassment"
     config_model = KnownCollectorConfig
+    reads_hr_records = True
 
     def __init__(
         self, config: KnownCollectorConfig, policy: Policy, directory: Directory | None = None
@@ -68,3 +69,4 @@ class KnownCollectorMail(KnownCollector):
     """The mail side of ``harassment.known_collector`` (mail is keyed by sender domain)."""
 
     family = "mail"
+    reads_hr_records = False

@@ -33,6 +33,7 @@ class RepeatedCalls(Detector[RepeatedCallsConfig]):
     category = "harassment"
     family = "harassment"
     config_model = RepeatedCallsConfig
+    reads_hr_records = True
 
     def observe(self, item: Routed, state: State) -> Finding | None:
         employee = item.facts.get("employee_id")
