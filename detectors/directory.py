@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import MutableMapping
 from typing import TYPE_CHECKING, Any
 
-from events.models import EmergencyContactChanged, EmployeeUpserted
+from events.models import EmergencyContactChangedEvent, EmployeeUpserted
 
 if TYPE_CHECKING:
     from detectors.policy import Policy
@@ -46,15 +46,16 @@ class Directory:
             if record.email:
                 self.store[f"mail:{record.email}"] = record.employee_id
 
-    def change_contact(self, change: EmergencyContactChanged) -> None:
+    def change_contact(self, event: EmergencyContactChangedEvent) -> None:
         """Apply one emergency-contact change to the index phone -> employees who list it."""
+        change = event.data
         key = f"contacts:{change.employee_id}"
-        contacts: dict[str, str | None] = dict(self.store.get(key) or {})
+        contacts: dict[str, Any] = dict(self.store.get(key) or {})
         phone = change.contact_phone
         if change.action == "removed":
             contacts.pop(phone, None)
         else:
-            contacts[phone] = change.relation
+            contacts[phone] = {"relation": change.relation, "ts": event.timestamp, "uid": event.uid}
         self.store[key] = contacts
         listers = set(self.store.get(f"listed:{phone}") or [])
         if phone in contacts:
@@ -65,6 +66,11 @@ class Directory:
             self.store[f"listed:{phone}"] = sorted(listers)
         elif f"listed:{phone}" in self.store:
             del self.store[f"listed:{phone}"]
+
+    def contact(self, employee_id: str, phone: str) -> dict[str, Any] | None:
+        """How ``employee_id`` lists ``phone`` (relation, and the time and uid of the change), if so."""
+        entry = (self.store.get(f"contacts:{employee_id}") or {}).get(phone)
+        return entry if isinstance(entry, dict) else None
 
     def listers_of(self, phone: str) -> list[str]:
         """Employees who list ``phone`` as an emergency contact."""

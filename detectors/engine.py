@@ -65,7 +65,7 @@ class Engine:
         if isinstance(event, EmployeeUpsertedEvent):
             self.directory.upsert(event.data)
         elif isinstance(event, EmergencyContactChangedEvent):
-            self.directory.change_contact(event.data)
+            self.directory.change_contact(event)
 
     def route(self, event: Event) -> list[Routed]:
         """The keyed copies of ``event`` that some enabled detector wants."""
@@ -134,9 +134,13 @@ class Engine:
         return out
 
     def run(self, event: Event, state: State) -> list[Output]:
-        """Reference update, routing, detection and risk scoring of one event in one process."""
+        """Routing, reference update, detection and risk scoring of one event in one process.
+
+        Routed before its reference update, as the worker's input hop does: an HR record is
+        routed against the directory as it was before the record."""
+        items = self.route(event)
         self.observe_reference(event)
-        out = [output for item in self.route(event) for output in self.process(item, state)]
+        out = [output for item in items for output in self.process(item, state)]
         for signal in [o for o in out if isinstance(o, Signal)]:
             out.extend(self.process_signal(signal, state))
         return out

@@ -7,10 +7,14 @@ and may consult the company directory; the detectors then only see the routed ev
 | --- | --- | --- |
 | ``harassment`` | the external phone | inbound calls and SMS from an external number |
 | ``conduct`` | the debtor | a collection agency's own calls and SMS (``collection`` block) |
-| ``contacts`` | the employee | ``hr.emergency_contact.changed`` |
+| ``contacts`` | the employee | ``hr.emergency_contact.changed``; ``hr.employee.upserted``, see below |
 | ``mail`` | the sender's domain | mail from outside the company's own domains |
 | ``employee`` | the employee | expense claims and leave records |
 | ``cohort`` | the employee's role | expense claims (monthly totals per role) |
+
+An HR record that gives an employee a phone some other employees already list as an
+emergency contact goes to each of them (``contacts``), so a listing is judged against the
+colleague whichever of the two records arrives first.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from events import Event
 from events.models import (
     CallCompletedEvent,
     EmergencyContactChangedEvent,
+    EmployeeUpsertedEvent,
     LeaveRecordedEvent,
     MailReceivedEvent,
     ReimbursementSubmittedEvent,
@@ -43,8 +48,8 @@ def route(event: Event, directory: Directory, families: frozenset[str]) -> list[
     """The routed copies of ``event``, one per key family that has enabled detectors."""
     out: list[Routed] = []
     for family, router in _ROUTERS_BY_TYPE.get(event.type, ()):
-        if family in families and (item := router(event, directory)):
-            out.append(item)
+        if family in families and (routed := router(event, directory)):
+            out.extend(routed if isinstance(routed, list) else [routed])
     return out
 
 
@@ -76,6 +81,23 @@ def _contacts(event: Event, directory: Directory) -> Routed | None:
     if isinstance(event, EmergencyContactChangedEvent):
         return Routed(CONTACTS, event.data.employee_id, event)
     return None
+
+
+def _new_colleague(event: Event, directory: Directory) -> list[Routed]:
+    """An active employee's phone that is new to the directory: one copy per employee who
+    already lists it as an emergency contact, so the contacts rules judge that listing again
+    now that it is a colleague's (whichever of the two records arrived first)."""
+    if not isinstance(event, EmployeeUpsertedEvent) or event.data.status != "active":
+        return []
+    data = event.data
+    phones = sorted({p for p in (data.office_phone, data.mobile_phone) if p})
+    return [
+        Routed(CONTACTS, lister, event, {"listed_phone": phone})
+        for phone in phones
+        if directory.employee_for_phone(phone) != data.employee_id
+        for lister in directory.listers_of(phone)
+        if lister != data.employee_id
+    ]
 
 
 def sender_domain(address: str) -> str:
@@ -115,6 +137,7 @@ _ROUTERS_BY_TYPE = {  # which families can want each event type: routing runs on
     "telephony.call.completed": ((HARASSMENT, _harassment), (CONDUCT, _conduct)),
     "telephony.sms.delivered": ((HARASSMENT, _harassment), (CONDUCT, _conduct)),
     "hr.emergency_contact.changed": ((CONTACTS, _contacts),),
+    "hr.employee.upserted": ((CONTACTS, _new_colleague),),
     "mail.message.received": ((MAIL, _mail),),
     "finance.reimbursement.submitted": ((EMPLOYEE, _employee), (COHORT, _cohort)),
     "hr.leave.recorded": ((EMPLOYEE, _employee),),

@@ -6,13 +6,18 @@ that list brings the collection into the workplace.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from detectors.base import Detector, Finding, Routed, RuleConfig, State
 from detectors.durations import Duration
 from events import Subject
 from events.alert import Severity
 from events.models import EmergencyContactChangedEvent
+
+if TYPE_CHECKING:
+    from detectors.directory import Directory
 
 
 class ContactRuleConfig(RuleConfig):
@@ -28,11 +33,31 @@ class OfficeNumberContactConfig(ContactRuleConfig):
     severity: Severity = "medium"
 
 
-def _added(item: Routed) -> EmergencyContactChangedEvent | None:
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """One employee's emergency contact: whose, which phone, and the change that listed it."""
+
+    employee_id: str
+    phone: str
+    relation: str | None
+    ts: float
+    uid: str
+
+
+def _listing(item: Routed, directory: Directory) -> Listing | None:
+    """The contact an added change lists, or (an HR record made the phone a colleague's, see
+    ``detectors.routing``) the listing, still in force, that the change made earlier."""
     event = item.event
-    if isinstance(event, EmergencyContactChangedEvent) and event.data.action != "removed":
-        return event
-    return None
+    if isinstance(event, EmergencyContactChangedEvent):
+        data = event.data
+        if data.action == "removed":
+            return None
+        return Listing(data.employee_id, data.contact_phone, data.relation, event.timestamp, event.uid)
+    phone = item.facts.get("listed_phone")
+    entry = directory.contact(item.key, phone) if phone else None
+    if entry is None:
+        return None
+    return Listing(item.key, phone, entry["relation"], entry["ts"], entry["uid"])
 
 
 class ColleagueAsEmergencyContact(Detector[ColleagueContactConfig]):
@@ -45,25 +70,22 @@ class ColleagueAsEmergencyContact(Detector[ColleagueContactConfig]):
     reads_hr_records = True
 
     def observe(self, item: Routed, state: State) -> Finding | None:
-        event = _added(item)
-        if event is None or self.directory is None:
+        if self.directory is None or (listing := _listing(item, self.directory)) is None:
             return None
-        data = event.data
-        colleague = self.directory.employee_for_phone(data.contact_phone)
-        if colleague == data.employee_id:
+        colleague = self.directory.employee_for_phone(listing.phone)
+        if colleague == listing.employee_id:
             colleague = None
-        if colleague is None and data.relation != "colleague":
+        if colleague is None and listing.relation != "colleague":
             return None
-        ts = event.timestamp
         who = f"employee {colleague}" if colleague else "a colleague"
         return Finding(
-            subject=Subject(kind="employee", id=data.employee_id),
+            subject=Subject(kind="employee", id=listing.employee_id),
             severity=self.config.severity,
-            evidence=[(ts, event.uid)],
-            trigger_ts=ts,
-            summary=f"Employee {data.employee_id} lists {who} as an emergency contact",
-            details={"contact_phone": data.contact_phone, "colleague": colleague, "relation": data.relation},
-            employee_ids=sorted({data.employee_id} | ({colleague} if colleague else set())),
+            evidence=[(listing.ts, listing.uid)],
+            trigger_ts=listing.ts,
+            summary=f"Employee {listing.employee_id} lists {who} as an emergency contact",
+            details={"contact_phone": listing.phone, "colleague": colleague, "relation": listing.relation},
+            employee_ids=sorted({listing.employee_id} | ({colleague} if colleague else set())),
         )
 
 
@@ -77,25 +99,22 @@ class OfficeNumberAsContact(Detector[OfficeNumberContactConfig]):
     reads_hr_records = True
 
     def observe(self, item: Routed, state: State) -> Finding | None:
-        event = _added(item)
-        if event is None or self.directory is None:
+        if self.directory is None or (listing := _listing(item, self.directory)) is None:
             return None
-        data = event.data
-        if not self.directory.is_office_phone(data.contact_phone):
+        if not self.directory.is_office_phone(listing.phone):
             return None
-        ts = event.timestamp
-        switchboard = data.contact_phone in self.policy.switchboard
-        line = "the switchboard" if switchboard else f"office line {data.contact_phone}"
+        switchboard = listing.phone in self.policy.switchboard
+        line = "the switchboard" if switchboard else f"office line {listing.phone}"
         return Finding(
-            subject=Subject(kind="employee", id=data.employee_id),
+            subject=Subject(kind="employee", id=listing.employee_id),
             severity=self.config.severity,
-            evidence=[(ts, event.uid)],
-            trigger_ts=ts,
-            summary=f"Employee {data.employee_id} lists {line} as an emergency contact",
+            evidence=[(listing.ts, listing.uid)],
+            trigger_ts=listing.ts,
+            summary=f"Employee {listing.employee_id} lists {line} as an emergency contact",
             details={
-                "contact_phone": data.contact_phone,
+                "contact_phone": listing.phone,
                 "switchboard": switchboard,
-                "line_owner": self.directory.employee_for_phone(data.contact_phone),
+                "line_owner": self.directory.employee_for_phone(listing.phone),
             },
-            employee_ids=[data.employee_id],
+            employee_ids=[listing.employee_id],
         )

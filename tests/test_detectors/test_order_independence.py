@@ -19,7 +19,7 @@ from events import Alert, Event, parse_event_dict
 from streams.backtest import BacktestReport, read_events
 from streams.process import DEMO_POLICY
 from streams.simulate import write_file
-from tests.factories import at, contact, employee, mobile
+from tests.factories import at, call, contact, employee, mobile, office
 
 READS_HR_RECORDS = frozenset(
     {
@@ -112,14 +112,31 @@ def test_the_rules_that_read_hr_records_are_the_declared_ones():
     assert marked == READS_HR_RECORDS
 
 
+def alerts_in_order(*events: Event) -> list[Alert]:
+    engine, state = Engine(POLICY), {}
+    return [o for event in events for o in engine.run(event, state) if isinstance(o, Alert)]
+
+
+def test_a_colleague_listed_as_a_contact_alerts_whichever_record_arrives_first():
+    context = POLICY.parse_context()
+    upsert = parse_event_dict(employee("E1", mobile=mobile(1), when=at()), context)
+    listed = parse_event_dict(contact("E2", mobile(1), when=at(minutes=10)), context)
+    [in_time] = alerts_in_order(upsert, listed)
+    [hr_late] = alerts_in_order(listed, upsert)
+    assert in_time.rule_id == "contacts.colleague_as_emergency_contact"
+    assert (hr_late.alert_id, hr_late.event_ids, hr_late.employee_ids) == (
+        in_time.alert_id,
+        in_time.event_ids,
+        ["E1", "E2"],
+    )
+
+
 def test_an_hr_record_counts_from_its_arrival_and_the_alert_says_so():
-    upsert = parse_event_dict(employee("E1", mobile=mobile(1), when=at()), POLICY.parse_context())
-    listed = parse_event_dict(contact("E2", mobile(1), when=at(minutes=10)), POLICY.parse_context())
-    engine, state = Engine(POLICY), {}
-    engine.run(upsert, state)
-    [alert] = [o for o in engine.run(listed, state) if isinstance(o, Alert)]
-    assert alert.rule_id == "contacts.colleague_as_emergency_contact"
+    context = POLICY.parse_context()
+    upsert = parse_event_dict(employee("E1", mobile=mobile(1), when=at()), context)
+    calls = [parse_event_dict(call(mobile(1), office(5), at(minutes=10 + i)), context) for i in range(5)]
+    assert not alerts_in_order(upsert, *calls)  # an employee's own phone calling the office
+    # the HR record ten minutes late: until it arrives, the number is an external one
+    [alert] = alerts_in_order(*calls, upsert)
+    assert alert.rule_id == "harassment.repeated_calls"
     assert alert.details["hr_records_as_of"] == "arrival"
-    # the same two events, the HR record ten minutes late: the contact is judged without it
-    engine, state = Engine(POLICY), {}
-    assert not [o for event in (listed, upsert) for o in engine.run(event, state) if isinstance(o, Alert)]
