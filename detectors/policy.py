@@ -102,6 +102,11 @@ class Policy:
             return False
         return bool(config and config.enabled)
 
+    @property
+    def runs_distress(self) -> bool:
+        """Whether any rule of the sensitive distress family is on: its alerts need pseudonyms."""
+        return any(self.enabled(rule) for rule, category in CATALOGUE.items() if category == "distress")
+
     def parse_context(self) -> ParseContext:
         """How input is validated under this policy: phone region and value bounds."""
         return ParseContext(

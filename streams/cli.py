@@ -53,6 +53,20 @@ def _policy(path: Path | None, region: str) -> Policy:
         raise typer.Exit(2) from error
 
 
+def _pseudonymizer(settings: Any, policy: Policy) -> Any:
+    """The distress pseudonymiser; exit 2 without a key while the distress family is on."""
+    if policy.runs_distress and settings.pseudonym_key is None:
+        err.print(
+            "[red]CM_PSEUDONYM_KEY is not set[/red], and the policy runs the distress family "
+            "(privacy.distress is true): its alerts must name pseudonyms, not employees. Set "
+            "CM_PSEUDONYM_KEY (16+ characters, e.g. `openssl rand -hex 32`), or set "
+            "privacy.distress: false in the policy.",
+            highlight=False,
+        )
+        raise typer.Exit(2)
+    return settings.pseudonymizer()
+
+
 @app.command()
 def backtest(
     events: Annotated[Path, typer.Argument(help="CloudEvents JSON lines, any order")],
@@ -69,7 +83,7 @@ def backtest(
 
     settings = _settings(policy=policy)
     loaded = _policy(settings.policy, settings.phone_region)
-    hidden = settings.pseudonymizer()  # distress ids in clear unless CM_PSEUDONYM_KEY is set
+    hidden = _pseudonymizer(settings, loaded)
     started = time.perf_counter()
     try:
         if err.is_terminal:
@@ -182,7 +196,9 @@ def worker(
         web_port=web_port,
         role=role,
     )
-    run_worker(settings, _policy(settings.policy, settings.phone_region), loglevel=loglevel)
+    loaded = _policy(settings.policy, settings.phone_region)
+    _pseudonymizer(settings, loaded)
+    run_worker(settings, loaded, loglevel=loglevel)
 
 
 @app.command()

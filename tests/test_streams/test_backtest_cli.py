@@ -10,11 +10,12 @@ from streams.cli import app
 FILES = Path(__file__).resolve().parents[1] / "files"
 REPO = Path(__file__).resolve().parents[2]
 runner = CliRunner()
+KEY = {"CM_PSEUDONYM_KEY": "test-key-0123456789abcdef"}
 
 
-def backtest(tmp_path, events, *extra):
+def backtest(tmp_path, events, *extra, env=KEY):
     out = tmp_path / "alerts.jsonl"
-    result = runner.invoke(app, ["backtest", str(events), "--out", str(out), *extra])
+    result = runner.invoke(app, ["backtest", str(events), "--out", str(out), *extra], env=env)
     alerts = [orjson.loads(line) for line in out.read_bytes().splitlines()] if out.exists() else []
     return result, alerts
 
@@ -108,3 +109,32 @@ def test_schemas_are_written_for_every_type(tmp_path):
 def test_every_subcommand_has_help(command):
     result = runner.invoke(app, [command, "--help"])
     assert result.exit_code == 0, result.output
+
+
+NO_KEY_MESSAGE = ("CM_PSEUDONYM_KEY is not set", "privacy.distress")
+
+
+def test_backtest_without_a_pseudonym_key_refuses_while_distress_runs(tmp_path, monkeypatch):
+    monkeypatch.delenv("CM_PSEUDONYM_KEY", raising=False)
+    result, alerts = backtest(tmp_path, FILES / "harassment_scenario.jsonl", env={})
+    assert result.exit_code == 2 and not alerts
+    assert all(part in result.output for part in NO_KEY_MESSAGE), result.output
+
+
+def test_backtest_without_a_pseudonym_key_runs_with_distress_off(tmp_path, monkeypatch):
+    monkeypatch.delenv("CM_PSEUDONYM_KEY", raising=False)
+    policy = tmp_path / "p.yaml"
+    policy.write_text("privacy: {distress: false}\n", encoding="utf-8")
+    result, alerts = backtest(tmp_path, FILES / "harassment_scenario.jsonl", "--policy", str(policy), env={})
+    assert result.exit_code == 0, result.output
+    assert alerts
+
+
+def test_worker_without_a_pseudonym_key_refuses_before_connecting(tmp_path, monkeypatch):
+    monkeypatch.delenv("CM_PSEUDONYM_KEY", raising=False)
+    # nothing listens on the broker port: the refusal must come before any connection
+    args = ["worker", "--broker", "kafka://127.0.0.1:9", "--data-dir", str(tmp_path), "--web-port", "0"]
+    result = runner.invoke(app, args, env={})
+    assert result.exit_code == 2
+    assert all(part in result.output for part in NO_KEY_MESSAGE), result.output
+    assert not any(tmp_path.iterdir())  # no state directory, no store: nothing was started
