@@ -12,6 +12,7 @@ from detectors.alerting import AlertBook, wall_clock
 from detectors.base import Detector, Finding, Routed, State
 from detectors.directory import Directory
 from detectors.distress.risk_score import RiskScore, Signal
+from detectors.exceptions import DetectorError
 from detectors.policy import Policy
 from detectors.privacy import SENSITIVE_CATEGORIES, Pseudonymizer, PseudonymRecord
 from detectors.registry import DETECTORS
@@ -77,7 +78,8 @@ class Engine:
         Everything the detectors keep for one (family, key) lives in one bundle, read once
         and written back once per event (in the worker: one RocksDB write and one changelog
         record, instead of one per detector). Returns new or updated alerts, each followed
-        by the IT actions, pseudonym rows and risk signals it brings.
+        by the IT actions, pseudonym rows and risk signals it brings. A rule that raises
+        raises :class:`DetectorError`, naming it; the bundle is then not written back.
         """
         bundle_key = f"{item.family}|{item.key}"
         bundle: dict[str, Any] = state.get(bundle_key) or {}
@@ -86,7 +88,10 @@ class Engine:
         item = resolve(item, self.directory)
         out: list[Output] = []
         for detector in self.detectors[item.family]:
-            findings = detector.observe(item, bundle)
+            try:
+                findings = detector.observe(item, bundle)
+            except Exception as error:
+                raise DetectorError(detector.rule_id, item.event.uid, error) from error
             if findings is None:
                 continue
             for finding in findings if isinstance(findings, list) else [findings]:
@@ -128,22 +133,47 @@ class Engine:
             return []
         bundle_key = f"risk|{signal.employee_id}"
         bundle: dict[str, Any] = state.get(bundle_key) or {}
-        finding = self.risk.observe_signal(signal, bundle)
+        try:
+            finding = self.risk.observe_signal(signal, bundle)
+        except Exception as error:
+            raise DetectorError(self.risk.rule_id, f"the signal of alert {signal.alert_id}", error) from error
         out = self._publish(self.risk, finding, bundle) if finding else []
         state[bundle_key] = bundle
         return out
 
-    def run(self, event: Event, state: State) -> list[Output]:
+    def run(
+        self, event: Event, state: State, on_error: Callable[[DetectorError], None] | None = None
+    ) -> list[Output]:
         """Routing, reference update, detection and risk scoring of one event in one process.
 
         Routed before its reference update, as the worker's input hop does: an HR record is
-        routed against the directory as it was before the record."""
+        routed against the directory as it was before the record. With ``on_error``, a rule
+        that raises costs only its keyed copy, as in the worker (where that copy is
+        dead-lettered): the error goes to ``on_error`` and the other copies go on.
+        """
         items = self.route(event)
         self.observe_reference(event)
-        out = [output for item in items for output in self.process(item, state)]
+        out: list[Output] = []
+        for item in items:
+            out.extend(self._guarded(self.process, item, state, on_error))
         for signal in [o for o in out if isinstance(o, Signal)]:
-            out.extend(self.process_signal(signal, state))
+            out.extend(self._guarded(self.process_signal, signal, state, on_error))
         return out
+
+    @staticmethod
+    def _guarded(
+        step: Callable[[Any, State], list[Output]],
+        item: Any,
+        state: State,
+        on_error: Callable[[DetectorError], None] | None,
+    ) -> list[Output]:
+        if on_error is None:
+            return step(item, state)
+        try:
+            return step(item, state)
+        except DetectorError as error:
+            on_error(error)
+            return []
 
     def _is_duplicate(self, item: Routed, bundle: State) -> bool:
         """Whether this key already saw ``(source, id)``; remembers it otherwise.

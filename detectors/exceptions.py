@@ -19,3 +19,13 @@ class PolicyError(ComplianceMonitorError):
         self.problems = problems
         listing = "\n".join(f"  - {p}" for p in problems)
         super().__init__(f"invalid policy {source}:\n{listing}")
+
+
+class DetectorError(ComplianceMonitorError):
+    """A rule raised on an event: a bug. The event is dead-lettered (worker) or listed
+    (``backtest``) with the rule named, and the stream goes on."""
+
+    def __init__(self, rule_id: str, event_uid: str, cause: Exception) -> None:
+        self.rule_id = rule_id
+        self.event_uid = event_uid
+        super().__init__(f"rule {rule_id} failed on {event_uid}: {type(cause).__name__}: {cause}")

@@ -12,6 +12,7 @@ from pathlib import Path
 import orjson
 
 from detectors import Engine, Policy
+from detectors.exceptions import DetectorError
 from detectors.privacy import Pseudonymizer
 from events import Action, Alert, Event, ParseContext, Rejection, parse_event
 
@@ -26,6 +27,8 @@ class BacktestReport:
     alerts: dict[str, Alert] = field(default_factory=dict)
     actions: dict[str, Action] = field(default_factory=dict)
     rejections: list[tuple[int, Rejection]] = field(default_factory=list)
+    detector_errors: list[tuple[int, DetectorError]] = field(default_factory=list)
+    """(line, error) of every keyed copy a rule failed on: the worker dead-letters those."""
 
     def alerts_per_rule(self) -> Counter[str]:
         """Distinct alerts (final state) per rule id."""
@@ -94,8 +97,10 @@ def _run(
     report.events = len(events)
     engine = Engine(policy, pseudonymizer=pseudonymizer)
     state: dict = {}
-    for index, (_, _, event) in enumerate(events, start=1):
-        for output in engine.run(event, state):
+    for index, (_, line, event) in enumerate(events, start=1):
+        for output in engine.run(
+            event, state, lambda error, line=line: report.detector_errors.append((line, error))
+        ):
             if isinstance(output, Alert):
                 report.alerts[output.alert_id] = output
             elif isinstance(output, Action):

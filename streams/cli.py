@@ -116,6 +116,12 @@ def backtest(
     )
     for rule, count in sorted(report.alerts_per_rule().items()):
         err.print(f"  {rule}: {count}")
+    if report.detector_errors:
+        err.print(
+            f"[red]detector errors: {len(report.detector_errors)}[/red] (the worker dead-letters these)"
+        )
+        for line, error in report.detector_errors:
+            err.print(f"  line {line}: {error}", highlight=False, markup=False, soft_wrap=True)
 
 
 @app.command()

@@ -1,4 +1,5 @@
 import json
+import re
 from pathlib import Path
 
 import orjson
@@ -138,3 +139,24 @@ def test_worker_without_a_pseudonym_key_refuses_before_connecting(tmp_path, monk
     assert result.exit_code == 2
     assert all(part in result.output for part in NO_KEY_MESSAGE), result.output
     assert not any(tmp_path.iterdir())  # no state directory, no store: nothing was started
+
+
+def test_a_rule_that_raises_is_listed_with_its_line_and_the_run_goes_on(tmp_path, monkeypatch):
+    from detectors.harassment.repeated_calls import RepeatedCalls
+
+    observe = RepeatedCalls.observe
+
+    def broken(self, item, state):
+        if item.key == "+8618677770000":
+            raise ZeroDivisionError("a bug")
+        return observe(self, item, state)
+
+    monkeypatch.setattr(RepeatedCalls, "observe", broken)
+    result, alerts = backtest(tmp_path, FILES / "harassment_scenario.jsonl")
+    assert result.exit_code == 0, result.output
+    rules = {(a["rule_id"], a["subject"]["id"]) for a in alerts}
+    assert ("harassment.contact_blast", "+8615011112222") in rules
+    assert not any(subject == "+8618677770000" for _, subject in rules)
+    assert "detector errors:" in result.output
+    failure = r"line \d+: rule harassment\.repeated_calls failed on \S+: ZeroDivisionError"
+    assert re.search(failure, result.output), result.output
