@@ -13,13 +13,14 @@ from detectors.base import Detector, Finding, Routed, State
 from detectors.directory import Directory
 from detectors.distress.risk_score import RiskScore, Signal
 from detectors.exceptions import DetectorError
+from detectors.expense._claims import claim_currency
 from detectors.policy import Policy
 from detectors.privacy import SENSITIVE_CATEGORIES, Pseudonymizer, PseudonymRecord
 from detectors.registry import DETECTORS
 from detectors.routing import resolve, route
 from detectors.windows import ALLOWED_LATENESS
 from events import Action, Alert, Event, Subject
-from events.models import EmergencyContactChangedEvent, EmployeeUpsertedEvent
+from events.models import EmergencyContactChangedEvent, EmployeeUpsertedEvent, ReimbursementSubmittedEvent
 
 Output = Alert | Action | PseudonymRecord | Signal
 """What processing yields: alerts, IT action requests, rows of the restricted pseudonym table,
@@ -67,6 +68,13 @@ class Engine:
             self.directory.upsert(event.data)
         elif isinstance(event, EmergencyContactChangedEvent):
             self.directory.change_contact(event)
+
+    def other_currency(self, event: Event) -> str | None:
+        """The currency of a claim not in the company's (the amount rules skip it), else None."""
+        if isinstance(event, ReimbursementSubmittedEvent):
+            code = claim_currency(event)
+            return code if code != self.policy.currency else None
+        return None
 
     def route(self, event: Event) -> list[Routed]:
         """The keyed copies of ``event`` that some enabled detector wants."""

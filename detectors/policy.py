@@ -8,17 +8,26 @@ and reported at once, each naming its key path.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import orjson
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from detectors.base import RuleConfig
 from detectors.durations import Duration
@@ -29,6 +38,18 @@ from events.models import DEFAULT_MAX_AMOUNT, DEFAULT_MAX_SKEW
 from events.phones import normalize_phone
 
 Jurisdiction = Literal["cn", "us"]
+CURRENCY_OF = {"cn": "CNY", "us": "USD"}
+"""The currency a jurisdiction's default thresholds are written in."""
+_DOMAIN = re.compile(r"(?=.{1,253}$)([a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]{2,63}")
+
+
+def _phone_number(value: str, info: ValidationInfo) -> str:
+    """A phone number the detectors can normalise (under the process' phone region)."""
+    normalize_phone(value, (info.context or {}).get("region", "CN"))
+    return value
+
+
+PhoneNumber = Annotated[str, AfterValidator(_phone_number)]
 
 
 class Company(BaseModel):
@@ -37,12 +58,22 @@ class Company(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     mail_domains: list[str] = Field(default_factory=list)
-    switchboard_numbers: list[str] = Field(default_factory=list)
+    switchboard_numbers: list[PhoneNumber] = Field(default_factory=list)
     org_names: list[str] = Field(default_factory=list)
-    allow_numbers: list[str] = Field(default_factory=list)
+    allow_numbers: list[PhoneNumber] = Field(default_factory=list)
     allow_mail_domains: list[str] = Field(default_factory=list)
-    collector_numbers: list[str] = Field(default_factory=list)
+    collector_numbers: list[PhoneNumber] = Field(default_factory=list)
     collector_mail_domains: list[str] = Field(default_factory=list)
+    currency: str | None = Field(None, pattern=r"^[A-Z]{3}$")
+    """ISO 4217 code of claims and of every amount threshold; default by jurisdiction."""
+
+    @field_validator("mail_domains", "allow_mail_domains", "collector_mail_domains")
+    @classmethod
+    def _domains(cls, values: list[str]) -> list[str]:
+        for value in values:
+            if not _DOMAIN.fullmatch(value):
+                raise ValueError(f"{value!r} is not a mail domain such as example.com")
+        return [value.lower() for value in values]
 
 
 class Privacy(BaseModel):
@@ -94,6 +125,9 @@ class Policy:
     region: str = "CN"
     switchboard: frozenset[str] = frozenset()
     allow_numbers: frozenset[str] = frozenset()
+    collector_numbers: frozenset[str] = frozenset()
+    currency: str = "CNY"
+    """ISO 4217 code of claims that the amount thresholds apply to."""
 
     def enabled(self, rule_id: str) -> bool:
         """Whether ``rule_id`` is switched on (the distress family also needs ``privacy.distress``)."""
@@ -167,7 +201,7 @@ def policy_from_mapping(data: Any, source: str = "<policy>", region: str = "CN")
     problems: list[str] = []
     head = {k: v for k, v in data.items() if k != "rules"}
     try:
-        parsed = _PolicyFile.model_validate(head)
+        parsed = _PolicyFile.model_validate(head, context={"region": region})
     except ValidationError as error:
         problems.extend(_errors("", error))
         parsed = None
@@ -182,19 +216,12 @@ def policy_from_mapping(data: Any, source: str = "<policy>", region: str = "CN")
     if problems or parsed is None or timezone is None:
         raise PolicyError(source, problems)
 
-    def numbers(values: list[str], key: str) -> frozenset[str]:
-        out = set()
-        for i, value in enumerate(values):
-            try:
-                out.add(normalize_phone(value, region))
-            except ValueError as error:
-                problems.append(f"company.{key}.{i}: {error}")
-        return frozenset(out)
+    def numbers(values: list[str]) -> frozenset[str]:  # checked by the model: they normalise
+        return frozenset(normalize_phone(value, region) for value in values)
 
-    switchboard = numbers(parsed.company.switchboard_numbers, "switchboard_numbers")
-    allow = numbers(parsed.company.allow_numbers, "allow_numbers")
-    if problems:
-        raise PolicyError(source, problems)
+    switchboard = numbers(parsed.company.switchboard_numbers)
+    allow = numbers(parsed.company.allow_numbers)
+    collectors = numbers(parsed.company.collector_numbers)
     effective = {
         "head": parsed.model_dump(mode="json", exclude={"rules"}),
         "rules": {rid: cfg.model_dump(mode="json") for rid, cfg in rules.items()},
@@ -211,6 +238,8 @@ def policy_from_mapping(data: Any, source: str = "<policy>", region: str = "CN")
         region=region,
         switchboard=switchboard,
         allow_numbers=allow,
+        collector_numbers=collectors,
+        currency=parsed.company.currency or CURRENCY_OF[parsed.jurisdiction],
     )
 
 

@@ -75,6 +75,12 @@ INVALID_RECORDS = Counter(
     ["topic"],
     registry=REGISTRY,
 )
+OTHER_CURRENCY_CLAIMS = Counter(
+    "cm_other_currency_claims_total",
+    "Expense claims in a currency other than the company's: not compared with amount thresholds",
+    ["currency"],
+    registry=REGISTRY,
+)
 EVENT_TIME_LAG = Gauge(
     "cm_event_time_lag_seconds",
     "Wall clock minus event time of the newest event read, by topic",

@@ -209,6 +209,8 @@ class Pipeline:
         for item in copies:
             metrics.child(metrics.KEYED_SENT, item.family).inc()
         metrics.child(metrics.EVENTS_PROCESSED, message.topic, parsed.type).inc()
+        if currency := self.engine.other_currency(parsed):
+            metrics.child(metrics.OTHER_CURRENCY_CLAIMS, currency).inc()
         metrics.child(metrics.EVENT_TIME_LAG, message.topic).set(time.time() - parsed.timestamp)
         return out
 

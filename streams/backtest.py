@@ -28,6 +28,8 @@ class BacktestReport:
     actions: dict[str, Action] = field(default_factory=dict)
     rejections: list[tuple[int, Rejection]] = field(default_factory=list)
     detector_errors: list[tuple[int, DetectorError]] = field(default_factory=list)
+    other_currency: Counter[str] = field(default_factory=Counter)
+    """Claims per currency other than the company's: valid, but not compared with amount rules."""
     """(line, error) of every keyed copy a rule failed on: the worker dead-letters those."""
 
     def alerts_per_rule(self) -> Counter[str]:
@@ -98,6 +100,8 @@ def _run(
     engine = Engine(policy, pseudonymizer=pseudonymizer)
     state: dict = {}
     for index, (_, line, event) in enumerate(events, start=1):
+        if currency := engine.other_currency(event):
+            report.other_currency[currency] += 1
         for output in engine.run(
             event, state, lambda error, line=line: report.detector_errors.append((line, error))
         ):

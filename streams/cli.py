@@ -116,6 +116,11 @@ def backtest(
     )
     for rule, count in sorted(report.alerts_per_rule().items()):
         err.print(f"  {rule}: {count}")
+    if report.other_currency:
+        codes = ", ".join(f"{code} {count}" for code, count in sorted(report.other_currency.items()))
+        err.print(
+            f"claims in other currencies than {loaded.currency} (not compared with amount rules): {codes}"
+        )
     if report.detector_errors:
         err.print(
             f"[red]detector errors: {len(report.detector_errors)}[/red] (the worker dead-letters these)"

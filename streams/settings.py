@@ -70,6 +70,18 @@ class Settings(BaseSettings):
             raise ValueError("must be at least 16 characters (use e.g. `openssl rand -hex 32`)")
         return value
 
+    @field_validator("phone_region")
+    @classmethod
+    def _known_region(cls, value: str) -> str:
+        import phonenumbers
+
+        region = value.upper()
+        if region not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(
+                f"{value!r} is not a region phone numbers know; use an ISO 3166 code such as CN or US"
+            )
+        return region
+
     @field_validator("kafka_broker")
     @classmethod
     def _broker_scheme(cls, value: str) -> str:

@@ -8,7 +8,7 @@ from pydantic import Field
 
 from detectors.base import Detector, Finding, Routed, RuleConfig, State
 from detectors.durations import month_window
-from detectors.expense._claims import is_cny, record_in_month
+from detectors.expense._claims import in_company_currency, record_in_month
 from events import Subject
 from events.alert import Severity
 from events.models import ReimbursementSubmittedEvent
@@ -18,7 +18,7 @@ class SmallClaimsConfig(RuleConfig):
     severity: Severity = "medium"
     max_claims: int = Field(default=10, ge=1)
     small_amount: Decimal = Field(default=Decimal(500), gt=0)
-    """A claim strictly below this (CNY) is small."""
+    """A claim strictly below this (in the company's currency) is small."""
 
 
 class FrequentSmallClaims(Detector[SmallClaimsConfig]):
@@ -31,7 +31,7 @@ class FrequentSmallClaims(Detector[SmallClaimsConfig]):
 
     def observe(self, item: Routed, state: State) -> Finding | None:
         event = item.event
-        if not isinstance(event, ReimbursementSubmittedEvent) or not is_cny(event):
+        if not isinstance(event, ReimbursementSubmittedEvent) or not in_company_currency(event, self.policy):
             return None
         if event.data.amount >= self.config.small_amount:
             return None

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from detectors.durations import local_date
 from events.models import ReimbursementSubmittedEvent
+
+if TYPE_CHECKING:
+    from detectors.policy import Policy
 
 
 def claim_day(event: ReimbursementSubmittedEvent, tz) -> date:
@@ -14,9 +17,16 @@ def claim_day(event: ReimbursementSubmittedEvent, tz) -> date:
     return event.data.expense_date or local_date(event.timestamp, tz)
 
 
-def is_cny(event: ReimbursementSubmittedEvent) -> bool:
-    """Thresholds are CNY; claims in other currencies are not compared with them."""
-    return event.data.currency.upper() in ("CNY", "RMB")
+def in_company_currency(event: ReimbursementSubmittedEvent, policy: Policy) -> bool:
+    """Thresholds are in the company's currency (``company.currency``); claims in another
+    are not compared with them (the worker and ``backtest`` count them)."""
+    return claim_currency(event) == policy.currency
+
+
+def claim_currency(event: ReimbursementSubmittedEvent) -> str:
+    """The claim's ISO 4217 code (``RMB``, a common spelling, is ``CNY``)."""
+    code = event.data.currency.strip().upper()
+    return "CNY" if code == "RMB" else code
 
 
 def record_in_month(

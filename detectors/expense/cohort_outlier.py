@@ -9,12 +9,13 @@ provided the cohort has at least ``min_cohort`` members.
 from __future__ import annotations
 
 from statistics import median, quantiles
+from typing import Any
 
 from pydantic import Field
 
 from detectors.base import Detector, Finding, Routed, RuleConfig, State
 from detectors.durations import month_window
-from detectors.expense._claims import claim_day, is_cny
+from detectors.expense._claims import claim_day, in_company_currency
 from events import Subject
 from events.alert import Severity
 from events.models import ReimbursementSubmittedEvent
@@ -37,36 +38,43 @@ class CohortOutlier(Detector[CohortOutlierConfig]):
 
     def observe(self, item: Routed, state: State) -> Finding | None:
         event = item.event
-        if not isinstance(event, ReimbursementSubmittedEvent) or not is_cny(event):
+        if not isinstance(event, ReimbursementSubmittedEvent) or not in_company_currency(event, self.policy):
             return None
         employee = item.facts["employee_id"]
         day = claim_day(event, self.policy.timezone)
         month = day.strftime("%Y-%m")
         key = self.state_key(f"{item.key}|{month}")
-        totals: dict[str, list] = state.get(key) or {}
-        entry = totals.get(employee, [0.0, []])
-        entry[0] += float(event.data.amount)
-        entry[1] = [*entry[1], [event.timestamp, event.uid]][-5:]  # keep the state small
+        totals: dict[str, dict[str, Any]] = state.get(key) or {}
+        entry = totals.get(employee)
+        if not isinstance(entry, dict):
+            entry = {"total": 0.0, "claims": {}}
+        claim = [event.timestamp, event.uid, float(event.data.amount)]
+        held = entry["claims"].get(event.data.claim_id)
+        if held is None or claim[:2] > held[:2]:  # a claim id counts once: its newest submission
+            entry["claims"][event.data.claim_id] = claim
+            entry["total"] = sum(c[2] for c in entry["claims"].values())
         totals[employee] = entry
         state[key] = totals
-        others = [v[0] for k, v in totals.items() if k != employee]
+        total = entry["total"]
+        others = [v["total"] for k, v in totals.items() if k != employee and isinstance(v, dict)]
         if len(totals) < self.config.min_cohort or len(others) < 2:
             return None
         p99 = quantiles(others, n=100, method="inclusive")[98]
         mid = median(others)
-        if not (entry[0] > p99 and entry[0] > self.config.median_multiple * mid):
+        if not (total > p99 and total > self.config.median_multiple * mid):
             return None
+        newest = sorted((c[0], c[1]) for c in entry["claims"].values())[-5:]
         return Finding(
             subject=Subject(kind="employee", id=employee),
             severity=self.config.severity,
-            evidence=[(ts, uid) for ts, uid in entry[1]],
+            evidence=newest,
             trigger_ts=event.timestamp,
             summary=f"Monthly claims in {month} far above the '{item.key}' cohort",
             details={
                 "month": month,
                 "role": item.key,
                 "cohort_size": len(totals),
-                "total": round(entry[0], 2),
+                "total": round(total, 2),
                 "cohort_p99": round(p99, 2),
                 "cohort_median": round(mid, 2),
                 "median_multiple": self.config.median_multiple,

@@ -8,7 +8,7 @@ from pydantic import Field
 
 from detectors.base import Detector, Finding, Routed, RuleConfig, State
 from detectors.durations import month_window
-from detectors.expense._claims import is_cny, record_in_month
+from detectors.expense._claims import in_company_currency, record_in_month
 from events import Subject
 from events.alert import Severity
 from events.models import ReimbursementSubmittedEvent
@@ -30,7 +30,7 @@ class NearLimitCluster(Detector[NearLimitConfig]):
 
     def observe(self, item: Routed, state: State) -> Finding | None:
         event = item.event
-        if not isinstance(event, ReimbursementSubmittedEvent) or not is_cny(event):
+        if not isinstance(event, ReimbursementSubmittedEvent) or not in_company_currency(event, self.policy):
             return None
         limit, amount = event.data.approval_limit, event.data.amount
         if limit is None or not (self.config.ratio * limit <= amount < limit):

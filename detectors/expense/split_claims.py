@@ -9,7 +9,7 @@ from pydantic import Field
 
 from detectors.base import Detector, Finding, Routed, RuleConfig, State
 from detectors.durations import Duration
-from detectors.expense._claims import claim_day, is_cny
+from detectors.expense._claims import claim_day, in_company_currency
 from events import Subject
 from events.alert import Severity
 from events.models import ReimbursementSubmittedEvent
@@ -32,7 +32,7 @@ class SplitClaims(Detector[SplitClaimsConfig]):
 
     def observe(self, item: Routed, state: State) -> Finding | None:
         event = item.event
-        if not isinstance(event, ReimbursementSubmittedEvent) or not is_cny(event):
+        if not isinstance(event, ReimbursementSubmittedEvent) or not in_company_currency(event, self.policy):
             return None
         data = event.data
         limit = data.approval_limit

@@ -11,7 +11,6 @@ from detectors.routing import domain_in
 from events import Subject
 from events.alert import Severity
 from events.models import MailReceivedEvent
-from events.phones import normalize_phone
 
 if TYPE_CHECKING:
     from detectors.directory import Directory
@@ -37,7 +36,7 @@ class KnownCollector(Detector[KnownCollectorConfig]):
         self, config: KnownCollectorConfig, policy: Policy, directory: Directory | None = None
     ) -> None:
         super().__init__(config, policy, directory)
-        self._numbers = frozenset(normalize_phone(n, policy.region) for n in policy.company.collector_numbers)
+        self._numbers = policy.collector_numbers
 
     def observe(self, item: Routed, state: State) -> Finding | None:
         event, ts = item.event, item.event.timestamp

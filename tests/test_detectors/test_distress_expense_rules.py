@@ -4,7 +4,7 @@ from detectors import Engine
 from detectors.privacy import Pseudonymizer, PseudonymRecord
 from events import Alert, Rejection, parse_event_dict
 from tests.factories import SHANGHAI, at, call, claim, contact, employee, leave, mobile, office
-from tests.test_detectors.helpers import of_rule, policy, run
+from tests.test_detectors.helpers import COMPANY, of_rule, policy, run
 
 
 def small_claims(n, amount=None, employee_id="E1", day="2026-07-05"):
@@ -171,3 +171,25 @@ def test_risk_score_combines_pseudonymised_and_clear_signals_of_one_employee():
     out = outputs([*small_claims(11), *split])
     [risk] = [o for o in out if isinstance(o, Alert) and o.rule_id == "distress.risk_score"]
     assert risk.subject.id == Pseudonymizer(b"k" * 32).pseudonym("E1")
+
+
+def test_cohort_outlier_counts_a_resubmitted_claim_once():
+    rule = "expense.cohort_outlier"
+    staff = cohort(20)
+    usual = [claim(f"R{i}", f"{800 + 10 * i}", at(i)) for i in range(19)]
+    once = claim("R19", "2500", at(30), claim_id="C-same")
+    again = {**claim("R19", "2500", at(31), claim_id="C-same"), "id": "resubmitted"}
+    assert not of_rule(run([*staff, *usual, once]), rule)  # 2,500: above the median x2, not p99
+    assert not of_rule(run([*staff, *usual, once, again]), rule)  # still 2,500, not 5,000
+    [alert] = of_rule(run([*staff, *usual, once, claim("R19", "2500", at(32))]), rule)  # a second claim
+    assert alert.details["total"] == 5000
+
+
+def test_claims_are_compared_in_the_company_currency():
+    rule = "distress.frequent_small_claims"
+    usd = [claim("E1", f"{20 + i}", at(i), expense_date="2026-07-05", currency="USD") for i in range(11)]
+    assert not of_rule(run(usd), rule)  # a cn company: thresholds in CNY
+    assert of_rule(run(usd, policy(jurisdiction="us")), rule)  # us: USD by default
+    assert of_rule(run(usd, policy(company={**COMPANY, "currency": "USD"})), rule)
+    rmb = [claim("E1", f"{100 + i}", at(i), expense_date="2026-07-05", currency="rmb") for i in range(11)]
+    assert of_rule(run(rmb), rule)

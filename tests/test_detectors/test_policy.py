@@ -162,3 +162,30 @@ def test_any_file_text_gives_a_policy_or_a_policy_error(text):
 )
 def test_input_bounds_are_checked_by_key(section, problem):
     assert any(p.startswith(problem) for p in problems_of({"input": section}))
+
+
+def test_company_values_the_detectors_read_are_checked_by_key():
+    problems = problems_of(
+        {
+            "company": {
+                "collector_numbers": ["not a number"],
+                "mail_domains": ["acme"],
+                "collector_mail_domains": ["bad domain.cn"],
+                "currency": "usd",
+            }
+        }
+    )
+    keys = {problem.split(":")[0] for problem in problems}
+    assert {
+        "company.collector_numbers.0",
+        "company.mail_domains",
+        "company.collector_mail_domains",
+        "company.currency",
+    } <= keys, problems
+
+
+def test_collector_numbers_are_normalised_and_the_currency_follows_the_jurisdiction():
+    policy = policy_from_mapping({"company": {"collector_numbers": ["021-60009999"]}})
+    assert policy.collector_numbers == {"+862160009999"} and policy.currency == "CNY"
+    assert policy_from_mapping({"jurisdiction": "us"}).currency == "USD"
+    assert policy_from_mapping({"company": {"currency": "HKD"}}).currency == "HKD"

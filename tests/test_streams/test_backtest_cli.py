@@ -160,3 +160,20 @@ def test_a_rule_that_raises_is_listed_with_its_line_and_the_run_goes_on(tmp_path
     assert "detector errors:" in result.output
     failure = r"line \d+: rule harassment\.repeated_calls failed on \S+: ZeroDivisionError"
     assert re.search(failure, result.output), result.output
+
+
+def test_an_unknown_phone_region_stops_start_up_naming_the_variable(tmp_path):
+    result, _ = backtest(tmp_path, FILES / "harassment_scenario.jsonl", env={**KEY, "CM_PHONE_REGION": "XX"})
+    assert result.exit_code == 2
+    assert "CM_PHONE_REGION" in result.output and "XX" in result.output
+
+
+def test_claims_in_another_currency_are_counted_in_the_summary(tmp_path):
+    from tests.factories import at, claim
+
+    events = tmp_path / "claims.jsonl"
+    claims = [claim("E1", "120", at(i), currency="USD") for i in range(3)] + [claim("E1", "80", at(5))]
+    events.write_bytes(b"".join(orjson.dumps(c) + b"\n" for c in claims))
+    result, _ = backtest(tmp_path, events)
+    assert result.exit_code == 0, result.output
+    assert re.search(r"claims in other currencies than CNY.*: USD 3", result.output), result.output

@@ -1,4 +1,4 @@
-"""The input hop's write order: directory changes confirmed before the keyed copies that need them.
+"""The input hop: directory changes confirmed before the keyed copies that need them, and its counts.
 
 Real Faust app and tables; the producer is faked (a unit edge) so the test can see which
 records were confirmed when each keyed copy was sent.
@@ -60,3 +60,19 @@ def test_directory_changes_are_confirmed_before_the_copies_routed_with_them(tmp_
     copies = [confirmed_before for topic, _, confirmed_before in producer.sent if topic == keyed]
     assert copies and all(copies), producer.sent
     assert pipeline.tables.directory.pending == 0
+
+
+def test_claims_in_another_currency_are_counted(tmp_path, monkeypatch):
+    from sinks import metrics
+    from tests.factories import claim
+
+    pipeline = build_pipeline(Settings(role="detect", data_dir=tmp_path), load_policy(DEMO_POLICY))
+    monkeypatch.setattr(pipeline, "_outbox", lambda: Outbox(SlowProducer()))
+    counted = metrics.child(metrics.OTHER_CURRENCY_CLAIMS, "USD")
+    before = counted._value.get()
+    topic = Settings().topics.reimbursements
+    claims = [claim("E1", "120", at(), currency="USD"), claim("E1", "80", at(), currency="CNY")]
+
+    asyncio.run(pipeline._route_batch([as_stream_event(topic, i, c) for i, c in enumerate(claims)]))
+
+    assert counted._value.get() == before + 1
