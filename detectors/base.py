@@ -32,10 +32,12 @@ worker) once per event. Values must be JSON-serialisable; assign them back
 class RuleConfig(BaseModel):
     """Keys every rule has in the policy's ``rules:`` section."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
     enabled: bool = True
+    """Whether the rule runs."""
     severity: Severity = "medium"
+    """Severity of its alerts."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -126,6 +126,8 @@ class Policy:
     switchboard: frozenset[str] = frozenset()
     allow_numbers: frozenset[str] = frozenset()
     collector_numbers: frozenset[str] = frozenset()
+    rule_keys_set: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    """Per rule, the keys the policy file sets itself (the others are pack or rule defaults)."""
     currency: str = "CNY"
     """ISO 4217 code of claims that the amount thresholds apply to."""
 
@@ -239,6 +241,11 @@ def policy_from_mapping(data: Any, source: str = "<policy>", region: str = "CN")
         switchboard=switchboard,
         allow_numbers=allow,
         collector_numbers=collectors,
+        rule_keys_set={
+            rule_id: frozenset(settings)
+            for rule_id, settings in (data.get("rules") or {}).items()
+            if isinstance(settings, dict)
+        },
         currency=parsed.company.currency or CURRENCY_OF[parsed.jurisdiction],
     )
 

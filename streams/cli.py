@@ -1,4 +1,4 @@
-"""The ``compliance-monitor`` command line (contract: shared/contracts/cli.md)."""
+"""The ``compliance-monitor`` command line (docs/cli.md)."""
 
 from __future__ import annotations
 
@@ -164,6 +164,29 @@ def schemas(out: Annotated[Path, typer.Option("--out", help="directory for the .
 
     for path in write_schemas(out):
         typer.echo(path)
+
+
+@app.command()
+def rules(
+    policy: PolicyOpt = None,
+    output_format: Annotated[str, typer.Option("--format", help="md or json")] = "md",
+) -> None:
+    """Print the rule catalogue: what each rule detects, its thresholds in force and their source."""
+    import json
+
+    from detectors.catalogue import as_json, as_markdown, catalogue
+
+    if output_format not in ("md", "json"):
+        err.print(f"[red]--format must be md or json, not {output_format!r}[/red]")
+        raise typer.Exit(2)
+    settings = _settings(policy=policy)
+    loaded = _policy(settings.policy, settings.phone_region)
+    entries = catalogue(loaded)
+    if output_format == "json":
+        typer.echo(json.dumps(as_json(entries), indent=2, ensure_ascii=False))
+    else:
+        name = f"`{settings.policy}`" if settings.policy else "the built-in defaults (the `cn` pack)"
+        typer.echo(as_markdown(entries, name), nl=False)
 
 
 @policy_app.command("check")

@@ -17,7 +17,9 @@ from events.alert import Severity
 class CallBombingConfig(RuleConfig):
     severity: Severity = "high"
     min_calls: int = Field(default=3, ge=2)
+    """Collection calls to one number within ``window`` that count as call bombing."""
     window: Duration = timedelta(minutes=10)
+    """Sliding window of those calls."""
     suppress_for: Duration = timedelta(hours=24)
     """One alert per number for this long, however many bursts."""
 

@@ -17,6 +17,7 @@ from events.alert import Severity
 class AttemptCapConfig(RuleConfig):
     severity: Severity = "medium"
     max_attempts: int = Field(default=6, ge=0)
+    """Unanswered collection calls to one number allowed per local day."""
 
 
 class DailyAttemptCap(Detector[AttemptCapConfig]):

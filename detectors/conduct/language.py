@@ -73,7 +73,9 @@ MINI_MIRANDA = ("attempttocollectadebt", "debtcollector", "thisisacommunicationf
 class IdentificationConfig(RuleConfig):
     severity: Severity = "medium"
     turns: int = Field(default=3, ge=1)
+    """Agent turns at the start of a call in which the agent must identify."""
     require: Literal["staff_id_or_org_name", "mini_miranda"] = "staff_id_or_org_name"
+    """What the agent must say: a staff id or the organisation's name (cn), the mini-Miranda (us)."""
 
 
 class MissingIdentification(Detector[IdentificationConfig]):

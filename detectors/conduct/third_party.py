@@ -27,7 +27,7 @@ COLLECTION = frozenset({"collection"})
 class DisclosureConfig(RuleConfig):
     severity: Severity = "critical"
     window: Duration = timedelta(hours=24)
-    """Suppression: further disclosures about one debtor within this window update one alert."""
+    """Suppression: disclosures about one debtor in one period of this length update one alert."""
 
 
 class ThirdPartyDisclosure(Detector[DisclosureConfig]):
@@ -73,6 +73,7 @@ class ThirdPartyDisclosure(Detector[DisclosureConfig]):
 class ContactWithoutCauseConfig(RuleConfig):
     severity: Severity = "high"
     reachable_within: Duration = timedelta(hours=72)
+    """A third-party call fires while an answered call with the debtor lies within this."""
 
 
 class ThirdPartyContactWithoutCause(Detector[ContactWithoutCauseConfig]):

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 class ContactRuleConfig(RuleConfig):
     window: Duration = timedelta(days=30)
-    """Suppression: further such contacts of the same employee within this window update one alert."""
+    """Suppression: such contacts of one employee in one period of this length update one alert."""
 
 
 class ColleagueContactConfig(ContactRuleConfig):

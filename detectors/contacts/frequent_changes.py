@@ -14,6 +14,8 @@ from events.models import EmergencyContactChangedEvent
 class FrequentChangesConfig(RuleConfig):
     severity: Severity = "low"
     max_change_days: int = Field(default=1, ge=0)
+    """Local days with contact changes allowed per calendar quarter (not counting the first
+    contact's day)."""
 
 
 class FrequentChanges(Detector[FrequentChangesConfig]):

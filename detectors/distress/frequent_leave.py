@@ -16,6 +16,7 @@ from events.models import LeaveRecordedEvent
 class FrequentLeaveConfig(RuleConfig):
     severity: Severity = "low"
     max_days: Decimal = Field(default=Decimal(5), ge=0)
+    """Leave days allowed per employee in the calendar month of the leave's start."""
 
 
 class FrequentLeave(Detector[FrequentLeaveConfig]):

@@ -17,6 +17,7 @@ from events.models import ReimbursementSubmittedEvent
 class SmallClaimsConfig(RuleConfig):
     severity: Severity = "medium"
     max_claims: int = Field(default=10, ge=1)
+    """Small claims allowed per employee and local calendar month."""
     small_amount: Decimal = Field(default=Decimal(500), gt=0)
     """A claim strictly below this (in the company's currency) is small."""
 

@@ -70,8 +70,11 @@ class Signal:
 class RiskScoreConfig(RuleConfig):
     severity: Severity = "high"
     threshold: float = Field(default=2.0, gt=0)
+    """Weighted sum of distinct distress signals that raises the alert."""
     window: Duration = timedelta(days=90)
+    """How long a signal counts."""
     weights: dict[str, float] = Field(default_factory=lambda: dict.fromkeys(SIGNAL_RULES, 1.0))
+    """Weight of each contributing rule."""
 
     @field_validator("weights")
     @classmethod

@@ -24,7 +24,9 @@ from events.models import ReimbursementSubmittedEvent
 class CohortOutlierConfig(RuleConfig):
     severity: Severity = "low"
     min_cohort: int = Field(default=20, ge=3)
+    """Members a role cohort needs in a month before it is compared."""
     median_multiple: float = Field(default=3.0, gt=1)
+    """Times the cohort's median (besides its p99) an employee's monthly total must pass."""
 
 
 class CohortOutlier(Detector[CohortOutlierConfig]):

@@ -15,7 +15,7 @@ from events.models import ReimbursementSubmittedEvent
 class DuplicateClaimConfig(RuleConfig):
     severity: Severity = "medium"
     window: Duration = timedelta(days=30)
-    """Suppression: further duplicates of one employee within this window update one alert."""
+    """Suppression: duplicates of one employee in one period of this length update one alert."""
 
 
 class DuplicateClaim(Detector[DuplicateClaimConfig]):

@@ -17,7 +17,9 @@ from events.models import ReimbursementSubmittedEvent
 class NearLimitConfig(RuleConfig):
     severity: Severity = "low"
     min_claims: int = Field(default=3, ge=1)
+    """Claims near their approval limit per employee and month."""
     ratio: Decimal = Field(default=Decimal("0.9"), gt=0, lt=1)
+    """A claim in ``[ratio x limit, limit)`` is near its limit."""
 
 
 class NearLimitCluster(Detector[NearLimitConfig]):

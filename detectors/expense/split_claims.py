@@ -18,8 +18,9 @@ from events.models import ReimbursementSubmittedEvent
 class SplitClaimsConfig(RuleConfig):
     severity: Severity = "medium"
     days: int = Field(default=1, ge=0)
+    """Claims at one merchant within this many days, each below its limit, whose sum passes it."""
     window: Duration = timedelta(days=7)
-    """Suppression: one alert per employee per week of such splits."""
+    """Suppression: one alert per employee per period of this length."""
 
 
 class SplitClaims(Detector[SplitClaimsConfig]):

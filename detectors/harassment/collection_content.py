@@ -27,8 +27,9 @@ def collection_terms(text: str) -> tuple[list[str], list[str]]:
 class CollectionContentConfig(RuleConfig):
     severity: Severity = "medium"
     min_terms: int = Field(default=2, ge=1)
+    """Distinct collection terms in one transcript or SMS."""
     window: Duration = timedelta(hours=24)
-    """Suppression: later messages of the same number within this window update one alert."""
+    """Suppression: messages of one number in one period of this length update one alert."""
 
 
 class CollectionContent(Detector[CollectionContentConfig]):

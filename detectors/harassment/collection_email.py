@@ -59,10 +59,14 @@ FREE_MAIL_DOMAINS = frozenset(
 class CollectionEmailConfig(RuleConfig):
     severity: Severity = "high"
     min_terms: int = Field(default=2, ge=1)
+    """Distinct collection terms in subject and body."""
     domain_senders: int = Field(default=3, ge=2)
+    """Distinct senders of one domain with collection mail within ``domain_window`` that make
+    IT block the domain (never a free-mail domain)."""
     domain_window: Duration = timedelta(days=7)
+    """Window of those senders."""
     window: Duration = timedelta(hours=24)
-    """Suppression: later letters of the same sender within this window update one alert."""
+    """Suppression: letters of one sender in one period of this length update one alert."""
     block_for: Duration = timedelta(days=90)
     """How long a requested block should last (the action's ``expires_at``)."""
 

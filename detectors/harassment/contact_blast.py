@@ -16,7 +16,9 @@ from events.alert import Severity
 class ContactBlastConfig(RuleConfig):
     severity: Severity = "high"
     distinct_employees: int = Field(default=3, ge=2)
+    """Different employees one external number reaches within ``window``."""
     window: Duration = timedelta(hours=24)
+    """Sliding window of the contacts counted; also the alert's suppression period."""
 
 
 class ContactBlast(Detector[ContactBlastConfig]):

@@ -22,7 +22,9 @@ from events.alert import Severity
 class EmergencyContactTargetedConfig(RuleConfig):
     severity: Severity = "high"
     min_contacts: int = Field(default=2, ge=1)
+    """Emergency contacts of one employee that one external number reaches within ``window``."""
     window: Duration = timedelta(hours=72)
+    """Sliding window of the contacts counted; also the alert's suppression period."""
     min_terms: int = Field(default=2, ge=1)
     """Collection terms that make one reached contact enough."""
 

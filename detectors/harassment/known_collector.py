@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 class KnownCollectorConfig(RuleConfig):
     severity: Severity = "medium"
     window: Duration = timedelta(hours=24)
-    """Suppression: one alert per collector number or sender per window."""
+    """Suppression: one alert per collector number or sender per period of this length."""
 
 
 class KnownCollector(Detector[KnownCollectorConfig]):

@@ -16,8 +16,11 @@ from events.alert import SEVERITY_RANK, Severity
 class RepeatedCallsConfig(RuleConfig):
     severity: Severity = "medium"
     min_calls: int = Field(default=5, ge=2)
+    """Calls and SMS to one employee or office line within ``window`` that raise the alert."""
     high_calls: int = Field(default=10, ge=2)
+    """Calls and SMS within ``window`` that make the alert high severity."""
     window: Duration = timedelta(hours=24)
+    """Sliding window of the calls counted; also the alert's suppression period."""
 
     @model_validator(mode="after")
     def _high_above_min(self) -> RepeatedCallsConfig:

@@ -7,7 +7,7 @@ import pytest
 from events import EVENT_TYPES, ParseContext, Rejection, parse_event
 from events.models import CallCompletedEvent, ReimbursementSubmittedEvent
 
-EXAMPLES = Path(__file__).resolve().parents[3] / "shared" / "contracts" / "examples.jsonl"
+EXAMPLES = Path(__file__).resolve().parents[1] / "files" / "contract_examples.jsonl"
 GOOD = {
     "hr.employee.upserted": {"employee_id": "E1", "office_phone": "021-60001001", "mobile_phone": None},
     "hr.emergency_contact.changed": {

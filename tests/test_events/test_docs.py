@@ -1,0 +1,42 @@
+"""docs/events.md names every event type and every field of the models it describes."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from events import EVENT_TYPES
+from events.alert import Action, Alert
+from events.models import EVENT_MODELS
+
+DOC = (Path(__file__).resolve().parents[2] / "docs" / "events.md").read_text(encoding="utf-8")
+
+
+def fields_of(model: type[BaseModel]) -> set[str]:
+    names = set()
+    for name, info in model.model_fields.items():
+        names.add(name)
+        for arg in getattr(info.annotation, "__args__", ()) or ():
+            inner = getattr(arg, "__args__", (arg,))[0] if getattr(arg, "__origin__", None) is list else arg
+            if isinstance(inner, type) and issubclass(inner, BaseModel):
+                names |= fields_of(inner)
+    return names
+
+
+def test_every_event_type_and_field_is_documented():
+    named = set(re.findall(r"`([a-z_.]+)`", DOC))
+    for event_type in EVENT_TYPES:
+        assert event_type in named, event_type
+        model = EVENT_MODELS[event_type]
+        missing = fields_of(model.model_fields["data"].annotation) - named
+        assert not missing, (event_type, missing)
+    envelope = {name for name in fields_of(EVENT_MODELS[EVENT_TYPES[0]]) if name not in ("type", "data")}
+    assert not envelope - named, envelope - named
+
+
+def test_every_alert_and_action_field_is_documented():
+    for model in (Alert, Action):
+        missing = {name for name in model.model_fields if f'"{name}"' not in DOC and f"`{name}`" not in DOC}
+        assert not missing, (model.__name__, missing)
