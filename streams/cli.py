@@ -5,13 +5,14 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
 
-from detectors import Policy, PolicyError, load_policy
+if TYPE_CHECKING:  # the detectors load on first use, so `--help` starts at once
+    from detectors import Policy
 
 app = typer.Typer(
     name="compliance-monitor",
@@ -46,6 +47,8 @@ def _settings(**flags: Any):
 
 
 def _policy(path: Path | None, region: str) -> Policy:
+    from detectors import PolicyError, load_policy
+
     try:
         return load_policy(path, region)
     except PolicyError as error:

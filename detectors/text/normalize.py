@@ -31,8 +31,15 @@ class Normalized:
     origin: tuple[int, ...]
 
 
+@lru_cache(maxsize=1)
+def _kept_run() -> re.Pattern[str]:
+    """A run of characters outside the dropped categories. Built on first use (a scan of
+    every code point, about 0.25 s), so commands that never match text do not pay for it."""
+    return re.compile(f"[^{_dropped_class()}]+")
+
+
 def _dropped_class() -> str:
-    """A regex character class of every code point in the dropped categories (built once)."""
+    """A regex character class of every code point in the dropped categories."""
     ranges: list[tuple[int, int]] = []
     for code in range(0x110000):
         if 0xD800 <= code <= 0xDFFF:
@@ -48,11 +55,8 @@ def _dropped_class() -> str:
     )
 
 
-_KEPT_RUN = re.compile(f"[^{_dropped_class()}]+")
-
-
 def _fold(char: str) -> str:
-    return "".join(_KEPT_RUN.findall(unicodedata.normalize("NFKC", char).casefold()))
+    return "".join(_kept_run().findall(unicodedata.normalize("NFKC", char).casefold()))
 
 
 @lru_cache(maxsize=50_000)
@@ -64,7 +68,7 @@ def normalize(text: str) -> Normalized:
         simplified = "".join(converter.convert(ch) or ch for ch in text)
     folded = unicodedata.normalize("NFKC", simplified).casefold()
     if len(folded) == len(simplified):  # the usual case: one character for one
-        runs = [m.span() for m in _KEPT_RUN.finditer(folded)]
+        runs = [m.span() for m in _kept_run().finditer(folded)]
         origin = tuple(chain.from_iterable(range(a, b) for a, b in runs))
         return Normalized("".join(folded[a:b] for a, b in runs), origin)
     out: list[str] = []

@@ -56,3 +56,19 @@ def test_json_names_every_rule_with_its_values_and_their_source(tmp_path):
 
 def test_an_unknown_format_exits_2():
     assert runner.invoke(app, ["rules", "--format", "html"], env={}).exit_code == 2
+
+
+def test_help_loads_no_detector_and_the_text_tables_wait_for_first_use():
+    """`--help` must start at once: the detectors (and the text normaliser's table of every
+    Unicode code point, about 0.25 s to build) load only when a command needs them."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, streams.cli\n"
+        "assert not [m for m in sys.modules if m.startswith('detectors')], sorted(sys.modules)\n"
+        "import importlib\n"
+        "normalize = importlib.import_module('detectors.text.normalize')\n"
+        "assert normalize._kept_run.cache_info().currsize == 0\n"
+    )
+    subprocess.run([sys.executable, "-c", probe], check=True, cwd=REPO)
