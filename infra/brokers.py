@@ -14,9 +14,10 @@ import socket
 import subprocess
 import time
 from dataclasses import dataclass, field
+from importlib.resources import files
 from pathlib import Path
 
-KAFKA_SCRIPT = Path(__file__).resolve().parent / "kafka" / "start-kafka.sh"
+KAFKA_SCRIPT = Path(str(files("infra") / "kafka" / "start-kafka.sh"))
 
 
 def free_port() -> int:

@@ -11,6 +11,8 @@ import logging
 import re
 import threading
 import time
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse, urlunparse
@@ -23,7 +25,8 @@ from sinks.exceptions import SinkConfigError, SinkError
 
 log = logging.getLogger(__name__)
 
-DDL_DIR = Path(__file__).resolve().parent.parent / "infra" / "clickhouse"
+DDL_DIR: Traversable = files("infra") / "clickhouse"
+"""The ClickHouse DDL, package data of ``infra``, applied in file-name order."""
 DEFAULT_DATABASE = "compliance"
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 COLUMNS = [
@@ -121,7 +124,9 @@ class ClickHouseSink(Sink):
         """Create the database and tables if missing (idempotent)."""
         with self._lock:
             self.client.command(f"CREATE DATABASE IF NOT EXISTS {self.database}")
-            for path in sorted(DDL_DIR.glob("*.sql")):
+            for path in sorted(
+                (p for p in DDL_DIR.iterdir() if p.name.endswith(".sql")), key=lambda p: p.name
+            ):
                 statement = path.read_text(encoding="utf-8").format(
                     database=self.database,
                     alert_ttl_days=int(alert_ttl_days),

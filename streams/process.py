@@ -6,9 +6,11 @@ import os
 import secrets
 import subprocess
 import sys
+from importlib.resources import files
 from pathlib import Path
 
-DEMO_POLICY = Path(__file__).resolve().parent.parent / "infra" / "policy" / "demo.yaml"
+DEMO_POLICY = Path(str(files("infra") / "policy" / "demo.yaml"))
+"""The demo policy, package data of ``infra`` (a file on disk: installs are unzipped)."""
 """The simulated company's policy: the default of ``demo`` and ``bench``."""
 
 

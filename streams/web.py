@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
+from importlib.resources import files
 
 from sinks import metrics
 from sinks.clickhouse import ClickHouseSink
 from streams.agents import Pipeline
 
-FEED_PAGE = (Path(__file__).parent / "feed.html").read_text(encoding="utf-8")
+FEED_PAGE = (files("streams") / "feed.html").read_text(encoding="utf-8")
 
 
 def register_views(pipeline: Pipeline) -> None:

@@ -6,13 +6,16 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 import ahocorasick
 
 from detectors.text.normalize import normalize, normalize_term
 
-LEXICON_DIR = Path(__file__).resolve().parent.parent / "lexicons"
+LEXICON_DIR: Traversable = files("detectors") / "lexicons"
+"""The reviewed lexicons, package data of ``detectors``."""
 CATEGORIES = ("collection", "threat", "impersonation", "insult", "exposure")
 _SENTENCE_END = re.compile(r"[。！？!?；;\n]")
 
@@ -41,7 +44,7 @@ def _sentence(text: str, start: int, end: int) -> str:
     return text[left : right.end() if right else len(text)].strip()
 
 
-def read_lexicon(path: Path) -> list[tuple[str, tuple[str, ...]]]:
+def read_lexicon(path: Path | Traversable) -> list[tuple[str, tuple[str, ...]]]:
     """``term`` or ``term | !lawful context | !another`` per line; ``#`` starts a comment."""
     entries = []
     for raw in path.read_text(encoding="utf-8").splitlines():
@@ -74,7 +77,7 @@ class TextMatcher:
         self._automaton.make_automaton()
 
     @classmethod
-    def from_directory(cls, directory: Path = LEXICON_DIR) -> TextMatcher:
+    def from_directory(cls, directory: Path | Traversable = LEXICON_DIR) -> TextMatcher:
         """Load ``<category>.txt`` for every category."""
         return cls({c: read_lexicon(directory / f"{c}.txt") for c in CATEGORIES})
 
