@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-
-class ComplianceMonitorError(Exception):
-    """Root of the project's own errors."""
+from events.exceptions import ComplianceMonitorError
 
 
 class PolicyError(ComplianceMonitorError):

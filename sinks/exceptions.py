@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from events.exceptions import ComplianceMonitorError
 
-class SinkError(Exception):
+
+class SinkError(ComplianceMonitorError):
     """A sink could not write. The rows stay buffered and the caller retries; nothing is dropped."""
 
 

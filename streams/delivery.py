@@ -27,7 +27,7 @@ from typing import Any
 
 from aiokafka.errors import KafkaError, KafkaTimeoutError
 
-from detectors.exceptions import ComplianceMonitorError
+from events.exceptions import ComplianceMonitorError
 
 log = logging.getLogger(__name__)
 
