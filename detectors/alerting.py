@@ -31,6 +31,15 @@ from their arrival, so an event that arrives before an HR record it depends on (
 allowed lateness) is judged without it, where ``backtest`` (event-time order) would use it."""
 
 
+def _noted(detector: Detector[Any], details: dict[str, Any]) -> dict[str, Any]:
+    """``details`` with what makes this rule's findings depend on arrival order, if anything."""
+    if detector.reads_hr_records:
+        details = {**details, **HR_RECORDS_NOTE}
+    if detector.arrival_order:
+        details = {**details, "arrival_order": detector.arrival_order}
+    return details
+
+
 def action_id_for(kind: str, target: str, anchor: float) -> str:
     """Same request for the same target in the same blocking period -> same id."""
     return hashlib.sha256(f"{kind}\x1f{target}\x1f{int(anchor)}".encode()).hexdigest()[:32]
@@ -132,7 +141,7 @@ class AlertBook:
             detected_at=datetime.fromisoformat(record["detected_at"]),
             event_ids=[uid for _, uid in record["evidence"]],
             summary=finding.summary,
-            details={**finding.details, **HR_RECORDS_NOTE} if detector.reads_hr_records else finding.details,
+            details=_noted(detector, finding.details),
             policy_version=self.policy_version,
             revision=record["revision"],
         )

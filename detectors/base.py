@@ -95,6 +95,9 @@ class Detector(ABC, Generic[C]):
     """Whether the rule depends on the company directory (HR records), directly or through
     routing. The directory counts an HR record from its arrival, not from its event time: the
     one way arrival order can change what such a rule finds (alerts say so in ``details``)."""
+    arrival_order: ClassVar[str | None] = None
+    """Set (to what depends on it) for a rule whose findings depend on the order events arrive
+    in by its very definition; its alerts carry this text in ``details["arrival_order"]``."""
 
     def __init__(self, config: C, policy: Policy, directory: Directory | None = None) -> None:
         self.config = config

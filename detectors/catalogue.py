@@ -43,6 +43,7 @@ class RuleEntry:
     enabled: bool
     key_families: list[str]
     hr_records_as_of_arrival: bool
+    arrival_order: str | None
     settings: list[Setting]
 
 
@@ -85,6 +86,7 @@ def catalogue(policy: Policy) -> list[RuleEntry]:
                 enabled=policy.enabled(rule_id),
                 key_families=sorted({cls.family for cls in classes}),
                 hr_records_as_of_arrival=any(cls.reads_hr_records for cls in classes),
+                arrival_order=owner.arrival_order,
                 settings=settings,
             )
         )
@@ -106,7 +108,8 @@ def as_markdown(entries: list[RuleEntry], policy_name: str) -> str:
         "force comes from: the policy file, the jurisdiction pack (`cn` or `us`) or the rule's",
         "own default. Windows are on event time; *local* means the policy's time zone. Rules",
         "marked *HR records as of arrival* read the company directory, whose HR records count",
-        "from their arrival (docs/architecture.md); their alerts say so in `details`.",
+        "from their arrival (docs/architecture.md); rules that *depend on arrival order* by their",
+        "definition say what does. Their alerts say both in `details`.",
     ]
     for category, title in CATEGORY_TITLES.items():
         lines += ["", f"## {title}: category `{category}`"]
@@ -116,6 +119,8 @@ def as_markdown(entries: list[RuleEntry], policy_name: str) -> str:
             facts = f"{state}; keyed by {', '.join(entry.key_families)}"
             if entry.hr_records_as_of_arrival:
                 facts += "; HR records as of arrival"
+            if entry.arrival_order:
+                facts += f"; depends on arrival order: {entry.arrival_order}"
             lines += [
                 f"Under this policy: {facts}.",
                 "",

@@ -37,6 +37,7 @@ class CohortOutlier(Detector[CohortOutlierConfig]):
     family = "cohort"
     config_model = CohortOutlierConfig
     reads_hr_records = True
+    arrival_order = "each claim is compared with the cohort's totals as they stand when it arrives"
 
     def observe(self, item: Routed, state: State) -> Finding | None:
         event = item.event

@@ -19,7 +19,7 @@ from events import Alert, Event, parse_event_dict
 from streams.backtest import BacktestReport, read_events
 from streams.process import DEMO_POLICY
 from streams.simulate import write_file
-from tests.factories import at, call, contact, employee, mobile, office
+from tests.factories import at, call, claim, contact, employee, mobile, office
 
 READS_HR_RECORDS = frozenset(
     {
@@ -110,6 +110,21 @@ def test_day_periods_start_at_local_midnight_and_shorter_ones_divide_the_day():
 def test_the_rules_that_read_hr_records_are_the_declared_ones():
     marked = {rule for rule, classes in DETECTORS.items() if any(c.reads_hr_records for c in classes)}
     assert marked == READS_HR_RECORDS
+
+
+def test_the_one_rule_that_depends_on_arrival_order_by_definition_says_so():
+    marked = {rule for rule, classes in DETECTORS.items() if classes[0].arrival_order}
+    assert marked == {"expense.cohort_outlier"}
+    staff = [employee(f"R{i}", office(100 + i), mobile(100 + i)) for i in range(20)]
+    usual = [claim(f"R{i}", f"{800 + 10 * i}", at(i)) for i in range(19)]
+    big = claim("R19", "4000", at(30))
+    context = POLICY.parse_context()
+    early = [parse_event_dict(e, context) for e in (*staff, *usual[:5], big, *usual[5:])]
+    late = [parse_event_dict(e, context) for e in (*staff, *usual, big)]
+    # R19's claim arrives while five of the cohort have claimed, or once all nineteen have
+    assert not [a for a in alerts_in_order(*early) if a.rule_id == "expense.cohort_outlier"]
+    [alert] = [a for a in alerts_in_order(*late) if a.rule_id == "expense.cohort_outlier"]
+    assert alert.details["arrival_order"].startswith("each claim is compared")
 
 
 def alerts_in_order(*events: Event) -> list[Alert]:
