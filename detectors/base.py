@@ -110,6 +110,14 @@ class Detector(ABC, Generic[C]):
         """How long one alert absorbs later evidence for the same subject."""
         return getattr(self.config, "window", timedelta(hours=24))
 
+    @property
+    def state_horizon(self) -> timedelta:
+        """How long after a key's last event this rule's state of the key can still matter:
+        its suppression and every span of its settings. A key idle for longer than its
+        family's horizon (plus the allowed lateness) is deleted (``Engine.expire``)."""
+        spans = [value for value in vars(self.config).values() if isinstance(value, timedelta)]
+        return max([self.suppression, *spans])
+
     def state_key(self, key: str) -> str:
         """This rule's entry in the keyed state."""
         return f"{self.rule_id}|{key}"

@@ -14,6 +14,9 @@ _PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 
 
 MAX_SECONDS = 100 * 365 * 86_400
+MONTHLY_STATE = timedelta(days=62)
+"""State horizon of rules that sum a local calendar month: the month and a month of claims
+or leave recorded late for it."""
 
 
 def parse_duration(value: object) -> timedelta:

@@ -61,6 +61,16 @@ class Engine:
             family: max(d.suppression for d in detectors) + DEDUP_MARGIN
             for family, detectors in self.detectors.items()
         }
+        self.state_horizon: dict[str, float] = {
+            family: (
+                max(max(d.state_horizon for d in detectors), self._dedup_horizon[family])
+            ).total_seconds()
+            + ALLOWED_LATENESS
+            for family, detectors in self.detectors.items()
+        }
+        """Seconds of event time after its last event that a key's bundle is kept, per family."""
+        if self.risk is not None:
+            self.state_horizon["risk"] = self.risk.state_horizon.total_seconds() + ALLOWED_LATENESS
 
     def observe_reference(self, event: Event) -> None:
         """Update reference data (the company directory) from HR events."""
@@ -104,6 +114,7 @@ class Engine:
                 continue
             for finding in findings if isinstance(findings, list) else [findings]:
                 out.extend(self._publish(detector, finding, bundle))
+        bundle["last"] = max(bundle.get("last", 0.0), item.event.timestamp)
         state[bundle_key] = bundle  # one write per keyed event: one changelog record in the worker
         return out
 
@@ -146,6 +157,7 @@ class Engine:
         except Exception as error:
             raise DetectorError(self.risk.rule_id, f"the signal of alert {signal.alert_id}", error) from error
         out = self._publish(self.risk, finding, bundle) if finding else []
+        bundle["last"] = max(bundle.get("last", 0.0), signal.ts)
         state[bundle_key] = bundle
         return out
 
@@ -182,6 +194,21 @@ class Engine:
         except DetectorError as error:
             on_error(error)
             return []
+
+    def expired(self, bundle_key: str, bundle: Any, watermark: float) -> bool:
+        """Whether a key's bundle can go: its last event lies more than its family's state
+        horizon behind ``watermark`` (the newest event time its partition has seen), so no
+        event within the allowed lateness can need it any more."""
+        horizon = self.state_horizon.get(bundle_key.split("|", 1)[0])
+        last = bundle.get("last") if isinstance(bundle, dict) else None
+        return horizon is not None and last is not None and last < watermark - horizon
+
+    def expire(self, state: MutableMapping[str, Any], watermark: float) -> int:
+        """Delete every expired bundle of ``state`` (a dict: ``backtest``); how many went."""
+        gone = [key for key, bundle in state.items() if self.expired(key, bundle, watermark)]
+        for key in gone:
+            del state[key]
+        return len(gone)
 
     def _is_duplicate(self, item: Routed, bundle: State) -> bool:
         """Whether this key already saw ``(source, id)``; remembers it otherwise.

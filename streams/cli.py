@@ -130,6 +130,7 @@ def backtest(
         )
         for line, error in report.detector_errors:
             err.print(f"  line {line}: {error}", highlight=False, markup=False, soft_wrap=True)
+    err.print(f"state keys: live {report.live_keys}, expired {report.expired_keys}")
 
 
 @app.command()

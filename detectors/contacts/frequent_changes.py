@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from pydantic import Field
 
 from detectors.base import Detector, Finding, Routed, RuleConfig, State
@@ -28,6 +30,9 @@ class FrequentChanges(Detector[FrequentChangesConfig]):
     category = "contacts"
     family = "contacts"
     config_model = FrequentChangesConfig
+    state_horizon = timedelta(days=400)  # type: ignore[assignment]
+    """A quarter, the 200 days of changes kept, and the day of the first contact, which is
+    forgotten (and the next change's day taken as set-up) after 400 idle days."""
 
     def observe(self, item: Routed, state: State) -> Finding | None:
         event = item.event

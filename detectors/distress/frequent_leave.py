@@ -7,7 +7,7 @@ from decimal import Decimal
 from pydantic import Field
 
 from detectors.base import Detector, Finding, Routed, RuleConfig, State
-from detectors.durations import month_window
+from detectors.durations import MONTHLY_STATE, month_window
 from events import Subject
 from events.alert import Severity
 from events.models import LeaveRecordedEvent
@@ -29,6 +29,7 @@ class FrequentLeave(Detector[FrequentLeaveConfig]):
     category = "distress"
     family = "employee"
     config_model = FrequentLeaveConfig
+    state_horizon = MONTHLY_STATE  # type: ignore[assignment]
 
     def observe(self, item: Routed, state: State) -> Finding | None:
         event = item.event

@@ -7,7 +7,7 @@ from decimal import Decimal
 from pydantic import Field
 
 from detectors.base import Detector, Finding, Routed, RuleConfig, State
-from detectors.durations import month_window
+from detectors.durations import MONTHLY_STATE, month_window
 from detectors.expense._claims import in_company_currency, record_in_month
 from events import Subject
 from events.alert import Severity
@@ -29,6 +29,7 @@ class FrequentSmallClaims(Detector[SmallClaimsConfig]):
     category = "distress"
     family = "employee"
     config_model = SmallClaimsConfig
+    state_horizon = MONTHLY_STATE  # type: ignore[assignment]
 
     def observe(self, item: Routed, state: State) -> Finding | None:
         event = item.event

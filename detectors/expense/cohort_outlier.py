@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import Field
 
 from detectors.base import Detector, Finding, Routed, RuleConfig, State
-from detectors.durations import month_window
+from detectors.durations import MONTHLY_STATE, month_window
 from detectors.expense._claims import claim_day, in_company_currency
 from events import Subject
 from events.alert import Severity
@@ -85,3 +85,5 @@ class CohortOutlier(Detector[CohortOutlierConfig]):
             employee_ids=[employee],
             window=month_window(day, self.policy.timezone),
         )
+
+    state_horizon = MONTHLY_STATE  # type: ignore[assignment]

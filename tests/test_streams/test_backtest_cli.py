@@ -65,6 +65,12 @@ def test_output_lines_are_alerts_in_the_contract_shape(tmp_path):
     assert alerts and all(keys <= set(a) for a in alerts)
 
 
+def test_the_summary_ends_with_the_state_keys(tmp_path):
+    result, _ = backtest(tmp_path, FILES / "harassment_scenario.jsonl")
+    assert result.exit_code == 0, result.output
+    assert re.fullmatch(r"state keys: live \d+, expired \d+", result.output.strip().splitlines()[-1])
+
+
 def test_same_file_same_alert_ids(tmp_path):
     _, first = backtest(tmp_path, FILES / "harassment_scenario.jsonl")
     _, second = backtest(tmp_path, FILES / "harassment_scenario.jsonl")
