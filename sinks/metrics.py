@@ -75,6 +75,16 @@ INVALID_RECORDS = Counter(
     ["topic"],
     registry=REGISTRY,
 )
+STATE_KEYS = Gauge(
+    "cm_state_keys",
+    "Keys with detector state on this worker's partitions, at the last sweep",
+    registry=REGISTRY,
+)
+STATE_KEYS_EXPIRED = Counter(
+    "cm_state_keys_expired_total",
+    "Keys whose detector state was deleted, idle past their family's horizon",
+    registry=REGISTRY,
+)
 OTHER_CURRENCY_CLAIMS = Counter(
     "cm_other_currency_claims_total",
     "Expense claims in a currency other than the company's: not compared with amount thresholds",

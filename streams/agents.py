@@ -75,6 +75,7 @@ class Pipeline:
         flush_interval: float,
         keyed_partitions: int,
         role: str = "all",
+        sweep_interval: float = 60.0,
     ) -> None:
         self.app = app
         self.engine = engine
@@ -86,6 +87,9 @@ class Pipeline:
         self.flush_interval = flush_interval
         self.context = engine.policy.parse_context()
         self.keyed_partitions = keyed_partitions
+        self.sweep_interval = sweep_interval
+        """Seconds between two sweeps of idle keys' state."""
+        self._swept = time.monotonic()
         self.listeners: list[asyncio.Queue[Alert]] = []
         self.handoff = Handoff()
         self._stored: list[tuple[faust.StreamT, faust.EventT]] = []
@@ -263,6 +267,18 @@ class Pipeline:
                 await self._reject(outbox, Rejection("internal_error", type(error).__name__), message)
                 await self._confirm(outbox)
             await batches.ack(event)
+            if time.monotonic() - self._swept > self.sweep_interval:
+                await self._expire(state)
+
+    async def _expire(self, state: StateTable) -> None:
+        """Delete the state of keys idle past their family's horizon (``Engine.expired``)."""
+        try:
+            live, deleted = await state.expire(self.engine.expired)
+        except DeliveryError as error:
+            fail_stop(error)
+        self._swept = time.monotonic()
+        metrics.STATE_KEYS.set(live)
+        metrics.STATE_KEYS_EXPIRED.inc(deleted)
 
     async def _detect_batch(self, event: faust.EventT, state: StateTable, outbox: Outbox) -> None:
         for message in orjson.loads(event.value):
@@ -279,6 +295,7 @@ class Pipeline:
                 await self._reject(outbox, failure, event.message, orjson.dumps(message["event"]))
                 continue
             elapsed = time.perf_counter() - started
+            state.advance(event.message.partition, parsed.timestamp)
             metrics.child(metrics.DETECTOR_SECONDS, message["family"]).observe(elapsed)
             for output in outputs:
                 await self._publish(outbox, output, message)

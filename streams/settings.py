@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     flush_interval: float = Field(0.5, gt=0, description="seconds between ClickHouse flushes")
     flush_rows: int = Field(2000, ge=1, description="rows that trigger an early flush")
     fetch_max_wait_ms: int = Field(100, ge=1, le=5000, description="longest a consumer fetch waits for data")
+    state_sweep_interval: float = Field(
+        60.0, gt=0, description="seconds between sweeps that delete the state of idle keys"
+    )
     pseudonym_key: SecretStr | None = Field(
         None, description="HMAC key for distress pseudonyms; required by the worker while distress rules run"
     )

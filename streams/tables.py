@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict, defaultdict
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,7 +47,8 @@ class StateTable(faust.Table):
         super().__init__(app, **kwargs)
         self.cache_keys = cache_keys
         self._cache: OrderedDict[str, bytes] = OrderedDict()
-        self._unflushed: dict[int, dict[str, bytes]] = defaultdict(dict)
+        self._unflushed: dict[int, dict[str, bytes | None]] = defaultdict(dict)
+        self._watermarks: dict[int, float] = {}
 
     def get(self, key: str, default: Any = None) -> Any:
         """The value of ``key`` (a fresh copy), from the cache or RocksDB."""
@@ -76,7 +77,7 @@ class StateTable(faust.Table):
         super().__delitem__(key)
 
     async def flush(self) -> None:
-        """Write every key set since the last flush to the changelog, then to RocksDB, once each.
+        """Write every key set (or deleted) since the last flush to the changelog, then to RocksDB.
 
         Changelog records go out as one producer batch per partition (a ``send_batch`` of
         aiokafka's, not a future per record). Only once the broker has acknowledged them are
@@ -90,7 +91,7 @@ class StateTable(faust.Table):
             unflushed, self._unflushed = self._unflushed, defaultdict(dict)
             producer = self.app.producer._ensure_producer()  # the aiokafka producer
             topic = self.changelog_topic.get_topic_name()
-            sent: list[tuple[int, list[tuple[bytes, bytes]], asyncio.Future[RecordMetadata]]] = []
+            sent: list[tuple[int, list[tuple[bytes, bytes | None]], asyncio.Future[RecordMetadata]]] = []
             for partition, records in unflushed.items():
                 batch, rows = producer.create_batch(), []
                 for key, encoded in records.items():
@@ -114,15 +115,47 @@ class StateTable(faust.Table):
         while len(self._cache) > self.cache_keys:
             self._cache.popitem(last=False)
 
+    def advance(self, partition: int, event_time: float) -> None:
+        """Note an event time partition ``partition`` has seen: its newest is the partition's
+        expiry watermark (:meth:`expire`)."""
+        if event_time > self._watermarks.get(partition, 0.0):
+            self._watermarks[partition] = event_time
+
+    async def expire(self, expired: Callable[[str, Any, float], bool]) -> tuple[int, int]:
+        """Delete the keys of the partitions this worker detects on that
+        ``expired(key, value, watermark)`` lets go: each as a tombstone to the changelog and,
+        once the broker has it, a RocksDB delete (:meth:`flush`). Returns (live, deleted)."""
+        store = self.data
+        live = deleted = 0
+        for partition, watermark in list(self._watermarks.items()):
+            db = store._dbs.get(partition)
+            if db is None:
+                continue
+            for key_bytes, value in store._visible_items(db):
+                key = orjson.loads(key_bytes)
+                if expired(key, orjson.loads(value), watermark):
+                    self._cache.pop(key, None)
+                    self._unflushed[partition][key] = None
+                    deleted += 1
+                else:
+                    live += 1
+        await self.flush()
+        return live, deleted
+
     def discard(self) -> None:
         """Forget writes not flushed yet, and the cache that holds them (a batch that failed)."""
         self._unflushed.clear()
         self._cache.clear()
 
-    def _put(self, partition: int, key: bytes, value: bytes) -> None:
-        """RocksDB write to ``partition``'s database (Faust's ``Store._set`` takes the partition
-        from the current event, which is the right one only while its batch is processed)."""
+    def _put(self, partition: int, key: bytes, value: bytes | None) -> None:
+        """RocksDB write (or, for ``None``, delete) in ``partition``'s database (Faust's
+        ``Store._set`` takes the partition from the current event, which is the right one
+        only while its batch is processed)."""
         store = self.data
+        if value is None:
+            store._key_index.pop(key, None)
+            store._db_for_partition(partition).delete(key)
+            return
         store._key_index[key] = partition
         store._db_for_partition(partition).put(key, value)
 
@@ -133,6 +166,7 @@ class StateTable(faust.Table):
         self._cache.clear()
         for tp in revoked:
             self._unflushed.pop(tp.partition, None)
+            self._watermarks.pop(tp.partition, None)
         await super().on_rebalance(assigned, revoked, newly_assigned, generation_id)
 
 

@@ -38,6 +38,7 @@ def build_pipeline(settings: Settings, policy: Policy) -> Pipeline:
         flush_interval=settings.flush_interval,
         keyed_partitions=settings.partitions,
         role=settings.role,
+        sweep_interval=settings.state_sweep_interval,
     )
     register_views(pipeline)
     return pipeline

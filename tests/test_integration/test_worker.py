@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import time
 import uuid
 
 import orjson
@@ -250,3 +251,38 @@ def test_a_restarted_worker_keeps_its_window_state(broker, tmp_path, disk):
         assert alert["event_ids"] == [f"{c['source']}/{c['id']}" for c in calls]
     finally:
         again.stop()
+
+
+def test_the_state_of_an_idle_key_is_deleted_through_a_tombstone(broker, tmp_path):
+    tag = uuid.uuid4().hex[:8]
+    app_id = f"cm-expiry-{tag}"
+    worker = WorkerProcess(
+        broker,
+        tmp_path / "expiry",
+        app_id=app_id,
+        topic_prefix=f"x{tag}.",
+        env={"CM_STATE_SWEEP_INTERVAL": "1"},
+    )
+    idle, busy, last = unique_phone(), unique_phone(), unique_phone()
+    worker.start()
+    try:
+        send(worker, [call(idle, "+862160000001", at(0))])
+        worker.wait_for(
+            lambda: worker.metric("cm_detector_seconds_count", family="harassment") >= 1,
+            what="the first call detected",
+        )
+        send(worker, [call(busy, "+862160000001", at(24 * 10))])  # ten days later: the first key is idle
+        worker.wait_for(
+            lambda: worker.metric("cm_detector_seconds_count", family="harassment") >= 2,
+            what="the second call detected",
+        )
+        time.sleep(1.5)  # a sweep follows the next batch
+        send(worker, [call(last, "+862160000001", at(24 * 10 + 1))])
+        worker.wait_for(lambda: worker.metric("cm_state_keys_expired_total") >= 1, what="an idle key deleted")
+        changelog = consume_all(worker.broker.bootstrap, f"{app_id}-detector_state-changelog")
+        tombstones = {orjson.loads(key) for key, value in changelog if value is None}
+        assert f"harassment|{idle}" in tombstones
+        assert f"harassment|{busy}" not in tombstones and f"harassment|{last}" not in tombstones
+        assert worker.metric("cm_state_keys") >= 2
+    finally:
+        worker.stop()
