@@ -43,6 +43,21 @@ class BrokerProcess:
     pid: int
     log_path: Path
     _process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    scram: tuple[str, str] | None = field(default=None, repr=False)
+    """(user, password) of a SASL_PLAINTEXT / SCRAM-SHA-512 listener; None: plaintext."""
+
+    @property
+    def client_options(self) -> dict[str, str]:
+        """aiokafka keyword arguments to reach this broker."""
+        if self.scram is None:
+            return {}
+        user, password = self.scram
+        return {
+            "security_protocol": "SASL_PLAINTEXT",
+            "sasl_mechanism": "SCRAM-SHA-512",
+            "sasl_plain_username": user,
+            "sasl_plain_password": password,
+        }
 
     @property
     def bootstrap(self) -> str:
@@ -72,12 +87,12 @@ class BrokerProcess:
         os.kill(self.pid, signal.SIGKILL)
 
 
-async def _metadata_ready(bootstrap: str, timeout: float) -> None:
+async def _metadata_ready(bootstrap: str, timeout: float, options: dict[str, str]) -> None:
     from aiokafka.admin import AIOKafkaAdminClient
 
     deadline = time.monotonic() + timeout
     while True:
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000)
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000, **options)
         try:
             await admin.start()
             await admin.list_topics()
@@ -90,9 +105,9 @@ async def _metadata_ready(bootstrap: str, timeout: float) -> None:
             await admin.close()
 
 
-def wait_ready(bootstrap: str, timeout: float = 60.0) -> None:
-    """Block until the broker answers metadata requests."""
-    asyncio.run(_metadata_ready(bootstrap, timeout))
+def wait_ready(bootstrap: str, timeout: float = 60.0, options: dict[str, str] | None = None) -> None:
+    """Block until the broker answers metadata requests (``options``: aiokafka credentials)."""
+    asyncio.run(_metadata_ready(bootstrap, timeout, options or {}))
 
 
 def start_tansu(work_dir: Path, port: int | None = None) -> BrokerProcess:
@@ -126,18 +141,22 @@ def start_tansu(work_dir: Path, port: int | None = None) -> BrokerProcess:
     return broker
 
 
-def start_kafka(work_dir: Path, port: int | None = None, restart: bool = False) -> BrokerProcess:
+def start_kafka(
+    work_dir: Path, port: int | None = None, restart: bool = False, scram: tuple[str, str] | None = None
+) -> BrokerProcess:
     """Start Apache Kafka (KRaft, single node) with ``start-kafka.sh`` and wait until it answers.
 
-    ``restart`` starts a stopped broker again on the data it has in ``work_dir``."""
+    ``restart`` starts a stopped broker again on the data it has in ``work_dir``; ``scram``
+    (user, password) makes its listener SASL_PLAINTEXT with that one SCRAM-SHA-512 user."""
     port = port or free_port()
     work_dir.mkdir(parents=True, exist_ok=True)
     command = ["bash", str(KAFKA_SCRIPT), str(port), str(work_dir), *(["--restart"] if restart else [])]
-    subprocess.run(command, check=True)  # noqa: S603
+    env = {**os.environ, **({"CM_KAFKA_SCRAM": ":".join(scram)} if scram else {})}
+    subprocess.run(command, check=True, env=env)  # noqa: S603
     pid = int((work_dir / "kafka.pid").read_text().strip())
-    broker = BrokerProcess("kafka", port, pid, work_dir / "kafka.log")
+    broker = BrokerProcess("kafka", port, pid, work_dir / "kafka.log", scram=scram)
     try:
-        wait_ready(broker.bootstrap, 60)
+        wait_ready(broker.bootstrap, 60, broker.client_options)
     except Exception:
         broker.stop()
         raise

@@ -57,7 +57,10 @@ async def _produce(settings: Settings, events: list[bytes], types: list[str]) ->
     from aiokafka import AIOKafkaProducer
 
     producer = AIOKafkaProducer(
-        bootstrap_servers=settings.broker_servers, linger_ms=20, max_batch_size=256_000
+        bootstrap_servers=settings.broker_servers,
+        linger_ms=20,
+        max_batch_size=256_000,
+        **settings.kafka.aiokafka_options(),
     )
     await producer.start()
     started = time.perf_counter()
@@ -76,6 +79,7 @@ async def _bare_rate(settings: Settings, expected: int) -> float:
     consumer = AIOKafkaConsumer(
         *settings.topics.inputs(),
         bootstrap_servers=settings.broker_servers,
+        **settings.kafka.aiokafka_options(),
         group_id=f"bench-bare-{uuid.uuid4().hex}",
         auto_offset_reset="earliest",
         enable_auto_commit=False,

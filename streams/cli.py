@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 
 if TYPE_CHECKING:  # the detectors load on first use, so `--help` starts at once
     from detectors import Policy
@@ -234,9 +235,15 @@ def worker(
         web_port=web_port,
         role=role,
     )
+    from streams.topics import BrokerUnreachableError
+
     loaded = _policy(settings.policy, settings.phone_region)
     _pseudonymizer(settings, loaded)
-    run_worker(settings, loaded, loglevel=loglevel)
+    try:
+        run_worker(settings, loaded, loglevel=loglevel)
+    except BrokerUnreachableError as error:
+        err.print(f"[red]cannot start[/red]: {escape(str(error))}", highlight=False)
+        raise typer.Exit(2) from error
 
 
 @app.command()

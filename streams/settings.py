@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from detectors.privacy import Pseudonymizer
+from streams.kafka_client import KafkaClient
 
 
 class Topics(BaseModel):
@@ -40,6 +41,11 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CM_", env_nested_delimiter="__", extra="ignore")
 
     kafka_broker: str = Field("kafka://localhost:9092", description="Faust broker URL(s)")
+    kafka: KafkaClient = Field(default_factory=KafkaClient)
+    """Security protocol and credentials of every Kafka client (``CM_KAFKA__PROTOCOL`` …)."""
+    topic_replication_factor: int = Field(
+        1, ge=1, description="replication factor of the topics the worker creates; 3 on a production cluster"
+    )
     clickhouse_url: SecretStr | None = Field(
         None,
         description="chdb:///path (embedded) or http(s)://user:pass@host:8123/db; default under data_dir",

@@ -853,7 +853,9 @@ async def produce(
     """Send simulated events to the input topics at ``rate`` events/s; return how many were sent."""
     from aiokafka import AIOKafkaProducer
 
-    producer = AIOKafkaProducer(bootstrap_servers=settings.broker_servers, linger_ms=20)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=settings.broker_servers, linger_ms=20, **settings.kafka.aiokafka_options()
+    )
     await producer.start()
     sent, began = 0, time.monotonic()
     sim = Simulator(seed, start or datetime.now(UTC).astimezone(TZ).date())

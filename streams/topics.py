@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import faust
 
+from events.exceptions import ComplianceMonitorError
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,40 @@ def declare_topics(app: faust.App, settings: Settings) -> PipelineTopics:
     )
 
 
+async def _why_unreachable(settings: Settings) -> BaseException | None:
+    """What one direct connection to the first broker says (aiokafka's bootstrap only says it
+    could not bootstrap, and logs the cause, such as refused credentials)."""
+    from aiokafka.conn import create_conn
+
+    host, _, port = settings.broker_servers.split(",")[0].rpartition(":")
+    try:
+        conn = await create_conn(
+            host, int(port), request_timeout_ms=10_000, **settings.kafka.aiokafka_options()
+        )
+    except Exception as error:
+        return error
+    conn.close()
+    return None
+
+
+class BrokerUnreachableError(ComplianceMonitorError):
+    """The brokers could not be reached or refused the credentials; says which, and as whom."""
+
+    def __init__(self, settings: Settings, error: BaseException) -> None:
+        kafka = settings.kafka
+        as_whom = f" as {kafka.username!r} ({kafka.sasl_mechanism})" if kafka.username else ""
+        cause = error
+        while cause.__cause__ is not None:
+            cause = cause.__cause__
+        failed = (
+            "authentication failed" if "auth" in f"{type(cause).__name__} {cause}".lower() else "no answer"
+        )
+        super().__init__(
+            f"{failed} at broker {settings.broker_servers} over {kafka.protocol}{as_whom}: "
+            f"{type(cause).__name__}: {cause}"
+        )
+
+
 async def ensure_topics(settings: Settings) -> None:
     """Create the input and output topics that do not exist yet (``settings.partitions`` each)."""
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -50,11 +85,18 @@ async def ensure_topics(settings: Settings) -> None:
 
     names = settings.topics
     wanted = [*names.inputs(), names.alerts, names.actions, names.deadletter]
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.broker_servers)
-    await admin.start()
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=settings.broker_servers, **settings.kafka.aiokafka_options()
+    )
     try:
+        await admin.start()
         existing = set(await admin.list_topics())
-        missing = [NewTopic(n, settings.partitions, 1) for n in wanted if n not in existing]
+    except Exception as error:
+        await admin.close()
+        raise BrokerUnreachableError(settings, await _why_unreachable(settings) or error) from error
+    try:
+        replicas = settings.topic_replication_factor
+        missing = [NewTopic(n, settings.partitions, replicas) for n in wanted if n not in existing]
         if missing:
             with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(missing)

@@ -49,7 +49,7 @@ def run_worker(settings: Settings, policy: Policy, loglevel: str = "warning") ->
     import uvloop
     from faust import Worker
 
-    asyncio.run(ensure_topics(settings))
+    asyncio.run(ensure_topics(settings))  # raises BrokerUnreachableError before anything starts
     uvloop.install()
     pipeline = build_pipeline(settings, policy)
     # Long-lived start-up objects leave the collector's generations, and the young generation

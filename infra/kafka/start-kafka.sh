@@ -8,6 +8,8 @@
 # DATA_DIR/kafka.pid, its log in DATA_DIR/kafka.log) and returns once the broker
 # answers on 127.0.0.1:PORT. Stop it with: kill "$(cat DATA_DIR/kafka.pid)".
 # --restart starts a stopped broker again on the DATA_DIR it already has (its topics kept).
+# With CM_KAFKA_SCRAM=USER:PASSWORD the listener is SASL_PLAINTEXT with SCRAM-SHA-512, and
+# that user is the one credential the broker knows (also used between broker and itself).
 set -euo pipefail
 port=${1:?usage: start-kafka.sh PORT DATA_DIR}
 data=${2:?usage: start-kafka.sh PORT DATA_DIR}
@@ -26,15 +28,23 @@ java_opts=(-Xms256m -Xmx768m -XX:+UseG1GC "-Dlog4j2.configurationFile=$here/log4
 if [ "$restart" != "--restart" ]; then
 controller_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 mkdir -p "$data/logs"
+listener=PLAINTEXT
+scram_format=()
+if [ -n "${CM_KAFKA_SCRAM:-}" ]; then
+  listener=SASL_PLAINTEXT
+  user=${CM_KAFKA_SCRAM%%:*}
+  password=${CM_KAFKA_SCRAM#*:}
+  scram_format=(--add-scram "SCRAM-SHA-512=[name=$user,password=$password]")
+fi
 cat > "$data/server.properties" <<PROPS
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$controller_port
-listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$controller_port
-advertised.listeners=PLAINTEXT://127.0.0.1:$port
+listeners=$listener://127.0.0.1:$port,CONTROLLER://127.0.0.1:$controller_port
+advertised.listeners=$listener://127.0.0.1:$port
 controller.listener.names=CONTROLLER
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
-inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,$listener:$listener
+inter.broker.listener.name=$listener
 log.dirs=$data/logs
 num.partitions=1
 offsets.topic.replication.factor=1
@@ -46,10 +56,17 @@ share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=true
 PROPS
+if [ -n "${CM_KAFKA_SCRAM:-}" ]; then
+cat >> "$data/server.properties" <<PROPS
+sasl.enabled.mechanisms=SCRAM-SHA-512
+sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512
+listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="$user" password="$password";
+PROPS
+fi
 
 cluster_id=$(java "${java_opts[@]}" -cp "$jars/*" kafka.tools.StorageTool random-uuid)
 java "${java_opts[@]}" -cp "$jars/*" kafka.tools.StorageTool format \
-     -t "$cluster_id" -c "$data/server.properties" >"$data/format.log" 2>&1
+     -t "$cluster_id" -c "$data/server.properties" "${scram_format[@]}" >"$data/format.log" 2>&1
 fi
 
 nohup java "${java_opts[@]}" -cp "$jars/*" kafka.Kafka "$data/server.properties" \

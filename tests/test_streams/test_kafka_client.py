@@ -1,0 +1,41 @@
+"""Kafka client settings: one set of options for every client, checked at start-up."""
+
+from __future__ import annotations
+
+import ssl
+
+import pytest
+from pydantic import ValidationError
+from typer.testing import CliRunner
+
+from streams.cli import app
+from streams.kafka_client import KafkaClient
+from streams.settings import Settings
+
+
+def test_sasl_needs_a_user_and_a_password_and_start_up_names_the_setting(tmp_path):
+    with pytest.raises(ValidationError, match="needs username and password"):
+        KafkaClient(protocol="SASL_SSL", username="u")
+    env = {"CM_KAFKA__PROTOCOL": "SASL_PLAINTEXT", "CM_PSEUDONYM_KEY": "k" * 20}
+    result = CliRunner().invoke(app, ["worker", "--data-dir", str(tmp_path)], env=env)
+    assert result.exit_code == 2 and "invalid setting CM_KAFKA" in result.output, result.output
+
+
+def test_every_client_gets_the_same_credentials_and_tls():
+    settings = Settings(
+        kafka={
+            "protocol": "SASL_SSL",
+            "sasl_mechanism": "SCRAM-SHA-256",
+            "username": "u",
+            "password": "pass-XYZ",
+        },
+        topic_replication_factor=3,
+    )
+    options = settings.kafka.aiokafka_options()
+    assert options["security_protocol"] == "SASL_SSL" and options["sasl_mechanism"] == "SCRAM-SHA-256"
+    assert options["sasl_plain_password"] == "pass-XYZ" and isinstance(options["ssl_context"], ssl.SSLContext)
+    credentials = settings.kafka.faust_credentials()
+    assert credentials.protocol.value == "SASL_SSL" and credentials.mechanism.value == "SCRAM-SHA-256"
+    assert "pass-XYZ" not in repr(settings.kafka) and settings.topic_replication_factor == 3
+    assert KafkaClient().aiokafka_options() == {"security_protocol": "PLAINTEXT"}
+    assert KafkaClient().faust_credentials() is None
