@@ -32,7 +32,6 @@ from pydantic import (
 from detectors.base import RuleConfig
 from detectors.durations import Duration
 from detectors.exceptions import PolicyError
-from detectors.registry import CATALOGUE, DETECTORS
 from events import ParseContext
 from events.models import DEFAULT_MAX_AMOUNT, DEFAULT_MAX_SKEW
 from events.phones import normalize_phone
@@ -134,6 +133,8 @@ class Policy:
     def enabled(self, rule_id: str) -> bool:
         """Whether ``rule_id`` is switched on (the distress family also needs ``privacy.distress``)."""
         config = self.rules.get(rule_id)
+        from detectors.registry import CATALOGUE  # the rules load when a policy is used, not read
+
         if CATALOGUE.get(rule_id) == "distress" and not self.privacy.distress:
             return False
         return bool(config and config.enabled)
@@ -141,6 +142,8 @@ class Policy:
     @property
     def runs_distress(self) -> bool:
         """Whether any rule of the sensitive distress family is on: its alerts need pseudonyms."""
+        from detectors.registry import CATALOGUE
+
         return any(self.enabled(rule) for rule, category in CATALOGUE.items() if category == "distress")
 
     def parse_context(self) -> ParseContext:
@@ -168,6 +171,8 @@ def _errors(prefix: str, error: ValidationError) -> list[str]:
 
 
 def _rule_configs(raw_rules: Any, jurisdiction: str, problems: list[str]) -> dict[str, RuleConfig]:
+    from detectors.registry import CATALOGUE, DETECTORS
+
     if not isinstance(raw_rules, dict):
         problems.append("rules: expected a mapping of rule id -> settings")
         raw_rules = {}

@@ -189,3 +189,17 @@ def test_collector_numbers_are_normalised_and_the_currency_follows_the_jurisdict
     assert policy.collector_numbers == {"+862160009999"} and policy.currency == "CNY"
     assert policy_from_mapping({"jurisdiction": "us"}).currency == "USD"
     assert policy_from_mapping({"company": {"currency": "HKD"}}).currency == "HKD"
+
+
+def test_the_policy_model_loads_without_the_rules():
+    """A rule module can be read on its own: the policy does not import the registry."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, detectors.policy\n"
+        "loaded = [m for m in sys.modules if m.startswith('detectors.')]\n"
+        "assert 'detectors.registry' not in loaded, loaded\n"
+        "assert not [m for m in loaded if m.split('.')[1] in ('harassment', 'conduct', 'contacts')], loaded\n"
+    )
+    subprocess.run([sys.executable, "-c", probe], check=True, cwd=REPO)
