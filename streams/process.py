@@ -1,4 +1,5 @@
-"""Start a ``compliance-monitor worker`` as a child process (used by ``demo`` and ``bench``)."""
+"""Start a ``compliance-monitor worker`` as a child process: the one launcher of ``demo``,
+``bench``, the soak and the tests."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from importlib.resources import files
 from pathlib import Path
 
 DEMO_POLICY = Path(str(files("infra") / "policy" / "demo.yaml"))
-"""The demo policy, package data of ``infra`` (a file on disk: installs are unzipped)."""
-"""The simulated company's policy: the default of ``demo`` and ``bench``."""
+"""The simulated company's policy, the default of ``demo`` and ``bench``: package data of
+``infra`` (a file on disk: installs are unzipped)."""
 
 
 def spawn_worker(
