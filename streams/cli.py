@@ -268,7 +268,7 @@ def simulate(
     """Produce realistic synthetic events of every type, with labelled violations mixed in."""
     import asyncio
 
-    from streams.simulate import produce, write_file
+    from simulator import produce, write_file
 
     if out is not None:
         count = write_file(out, seed=seed, limit=events or 20_000, noise=noise, days=days)
@@ -305,7 +305,7 @@ def bench(
     import json
     import os
 
-    from streams.bench import run_bench
+    from bench import run_bench
 
     settings = _settings(kafka_broker=broker)
     configured = broker is not None or "CM_KAFKA_BROKER" in os.environ

@@ -15,9 +15,9 @@ from rich.console import Console
 from rich.panel import Panel
 
 from infra.brokers import free_port, port_open, start_tansu
+from simulator import produce
 from streams.process import spawn_worker
 from streams.settings import Settings
-from streams.simulate import produce
 
 console = Console()
 

@@ -24,10 +24,10 @@ import uuid
 from pathlib import Path
 
 from infra.brokers import free_port, start_kafka
+from simulator import produce
 from sinks import metrics
 from streams.process import spawn_worker
 from streams.settings import Settings, Topics
-from streams.simulate import produce
 
 
 def _rss_mib(pid: int) -> float:

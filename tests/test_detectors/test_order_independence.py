@@ -16,9 +16,9 @@ from detectors.durations import suppression_period
 from detectors.registry import DETECTORS
 from detectors.windows import ALLOWED_LATENESS
 from events import Alert, Event, parse_event_dict
+from simulator import write_file
 from streams.backtest import BacktestReport, read_events
 from streams.process import DEMO_POLICY
-from streams.simulate import write_file
 from tests.factories import at, call, claim, contact, employee, mobile, office
 
 READS_HR_RECORDS = frozenset(

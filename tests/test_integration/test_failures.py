@@ -29,11 +29,11 @@ from detectors import load_policy
 from detectors.privacy import Pseudonymizer
 from detectors.registry import DETECTORS
 from infra.brokers import BrokerProcess, start_kafka
+from simulator import write_file
 from sinks import metrics
 from streams.backtest import run_backtest
 from streams.process import DEMO_POLICY
 from streams.settings import Topics
-from streams.simulate import write_file
 from tests.factories import at, claim
 from tests.fixtures.brokers import consume_all, produce
 from tests.fixtures.workers import PSEUDONYM_KEY, WorkerProcess

@@ -6,9 +6,9 @@ import orjson
 
 from detectors import load_policy
 from detectors.registry import CATALOGUE
+from simulator import write_file
 from streams.backtest import run_backtest
 from streams.score import score
-from streams.simulate import write_file
 
 REPO = Path(__file__).resolve().parents[2]
 STATISTICAL = {"expense.cohort_outlier"}  # its outliers depend on the simulated cohort, not on labels

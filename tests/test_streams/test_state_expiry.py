@@ -7,8 +7,8 @@ import pytest
 import streams.backtest as backtest
 from detectors import load_policy
 from detectors.privacy import Pseudonymizer
+from simulator import write_file
 from streams.process import DEMO_POLICY
-from streams.simulate import write_file
 
 KEY = Pseudonymizer(b"expiry-test-key-0123456789")
 

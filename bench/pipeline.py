@@ -32,10 +32,11 @@ from typing import Any
 import orjson
 
 from infra.brokers import BrokerProcess, free_port, start_tansu
+from simulator import Simulator
+from simulator.company import AGENCY_PBX
 from sinks import metrics
 from streams.process import spawn_worker
 from streams.settings import Settings, Topics
-from streams.simulate import AGENCY_PBX, Simulator
 
 HOPS = 2
 """Faust hops of an input event: its input topic, then the keyed repartition topic."""
@@ -114,7 +115,7 @@ def _floor_rate(settings: Settings, expected: int, data_dir: Path) -> float:
     result = data_dir / "floor.json"
     with (data_dir / "floor.log").open("wb") as log:
         subprocess.run(  # noqa: S603 - our own module, same interpreter
-            [sys.executable, "-m", "streams.bench_floor", str(expected), str(result)],
+            [sys.executable, "-m", "bench.floor", str(expected), str(result)],
             env={**os.environ, **env},
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -184,7 +185,7 @@ def _latency(settings: Settings, worker: _Worker) -> list[float]:
     """Produce-to-queryable times of alerts raised by single events (a call at 23:00)."""
     from datetime import datetime, timedelta
 
-    from streams.simulate import TZ
+    from simulator.company import TZ
 
     samples = []
     night = datetime.now(TZ).replace(hour=23, minute=0, second=0, microsecond=0) - timedelta(days=1)

@@ -1,6 +1,6 @@
 """The Faust floor of ``bench``: no-op agents on the input topics, with the worker's own settings.
 
-Run as ``python -m streams.bench_floor N OUT.json``; writes ``{"rate": events/s}`` to OUT.json
+Run as ``python -m bench.floor N OUT.json``; writes ``{"rate": events/s}`` to OUT.json
 once N events were read, then exits.
 """
 
