@@ -134,15 +134,20 @@ class Engine:
         return [alert, *mapping, *self.book.actions(alert, finding, state), *signals]
 
     def _pseudonymise(self, finding: Finding) -> tuple[Finding, list[PseudonymRecord]]:
-        """The finding with every employee id replaced by its pseudonym, and the mapping rows."""
+        """The finding with every employee id replaced by its pseudonym and every evidence id by
+        an event pseudonym (``Pseudonymizer.event_pseudonym``), and the mapping rows."""
         assert self.pseudonymizer is not None  # noqa: S101 - checked by the caller
         subject = finding.subject
         people = {*finding.employee_ids, *([subject.id] if subject.kind == "employee" else [])}
         names = {e: self.pseudonymizer.pseudonym(e) for e in people}
         if subject.kind == "employee":
             subject = Subject(kind="employee", id=names[subject.id])
+        evidence = [(ts, self.pseudonymizer.event_pseudonym(uid)) for ts, uid in finding.evidence]
         hidden = replace(
-            finding, subject=subject, employee_ids=sorted(names[e] for e in finding.employee_ids)
+            finding,
+            subject=subject,
+            employee_ids=sorted(names[e] for e in finding.employee_ids),
+            evidence=evidence,
         )
         return hidden, [PseudonymRecord(p, e) for e, p in sorted(names.items())]
 

@@ -33,3 +33,12 @@ class Pseudonymizer:
     def pseudonym(self, employee_id: str) -> str:
         digest = hmac.new(self._key, employee_id.encode(), hashlib.sha256).hexdigest()
         return f"p-{digest[:20]}"
+
+    def event_pseudonym(self, uid: str) -> str:
+        """``source/id`` of an evidence event -> ``ev-<hex>``. A distress alert must not share
+        an event id with an alert that names the employee in clear (an expense alert about the
+        same claims): joined on ``event_ids``, the two would name the person behind the
+        pseudonym. Stable for one key, so one event is the same evidence across distress alerts;
+        whoever holds the key (HR) can test which event it is."""
+        digest = hmac.new(self._key, b"event\x1f" + uid.encode(), hashlib.sha256).hexdigest()
+        return f"ev-{digest[:20]}"
