@@ -1,5 +1,6 @@
 -- RESTRICTED (HR role only): pseudonym -> employee for the sensitive distress alerts.
--- The worker writes it directly, never through a shared topic. Grant SELECT on this table to
+-- The store fills it from the worker's internal <app id>-pseudonyms topic, never a shared one.
+-- Grant SELECT on this table to
 -- the HR role alone, e.g.: GRANT SELECT ON {database}.employee_pseudonyms TO hr_role;
 CREATE TABLE IF NOT EXISTS {database}.employee_pseudonyms
 (

@@ -12,7 +12,9 @@ from streams.process import DEMO_POLICY
 def test_no_distress_alert_shares_an_event_id_with_an_alert_in_clear(tmp_path):
     path = tmp_path / "events.jsonl"
     write_file(path, seed=11, days=10)
-    report = run_backtest(path, load_policy(DEMO_POLICY), pseudonymizer=Pseudonymizer(b"linkage-test-key-0123"))
+    report = run_backtest(
+        path, load_policy(DEMO_POLICY), pseudonymizer=Pseudonymizer(b"linkage-test-key-0123")
+    )
     distress = [a for a in report.alerts.values() if a.category == "distress"]
     in_clear = [a for a in report.alerts.values() if a.category != "distress"]
     assert {a.rule_id for a in distress} >= {"distress.frequent_small_claims", "distress.risk_score"}

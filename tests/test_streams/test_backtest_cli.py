@@ -183,3 +183,14 @@ def test_claims_in_another_currency_are_counted_in_the_summary(tmp_path):
     result, _ = backtest(tmp_path, events)
     assert result.exit_code == 0, result.output
     assert re.search(r"claims in other currencies than CNY.*: USD 3", result.output), result.output
+
+
+def test_a_short_pseudonym_key_and_a_bad_policy_stop_worker_and_rules_before_connecting(tmp_path):
+    short = runner.invoke(app, ["worker", "--data-dir", str(tmp_path)], env={"CM_PSEUDONYM_KEY": "short"})
+    assert short.exit_code == 2 and "CM_PSEUDONYM_KEY" in short.output, short.output
+    policy = tmp_path / "p.yaml"
+    policy.write_text("rules:\n  harassment.contact_blast: {window: soon}\n", encoding="utf-8")
+    for command in (["worker", "--data-dir", str(tmp_path)], ["rules"]):
+        result = runner.invoke(app, [*command, "--policy", str(policy)], env=KEY)
+        assert result.exit_code == 2, (command, result.output)
+        assert "rules.harassment.contact_blast.window" in result.output

@@ -39,3 +39,36 @@ def test_every_client_gets_the_same_credentials_and_tls():
     assert "pass-XYZ" not in repr(settings.kafka) and settings.topic_replication_factor == 3
     assert KafkaClient().aiokafka_options() == {"security_protocol": "PLAINTEXT"}
     assert KafkaClient().faust_credentials() is None
+
+
+def test_the_replication_factor_reaches_the_app_and_the_topics_it_creates(tmp_path, monkeypatch):
+    import asyncio
+
+    import aiokafka.admin
+
+    from streams.app import create_app
+    from streams.topics import ensure_topics
+
+    settings = Settings(topic_replication_factor=3, data_dir=tmp_path)
+    assert create_app(settings).conf.topic_replication_factor == 3
+    created = []
+
+    class Admin:
+        def __init__(self, **options):
+            assert options["security_protocol"] == "PLAINTEXT"
+
+        async def start(self):
+            pass
+
+        async def list_topics(self):
+            return []
+
+        async def create_topics(self, topics):
+            created.extend(topics)
+
+        async def close(self):
+            pass
+
+    monkeypatch.setattr(aiokafka.admin, "AIOKafkaAdminClient", Admin)
+    asyncio.run(ensure_topics(settings))
+    assert created and {topic.replication_factor for topic in created} == {3}
