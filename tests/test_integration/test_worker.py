@@ -107,11 +107,12 @@ def test_sms_blast_and_collection_email_give_alerts_and_a_block_action(worker):
 
     def action():
         records = consume_all(worker.broker.bootstrap, worker.topic("actions"), timeout=2)
-        found = [orjson.loads(v) for _, v in records if orjson.loads(v)["target"] == sender]
+        found = [(k, orjson.loads(v)) for k, v in records if orjson.loads(v)["target"] == sender]
         return found[0] if found else None
 
-    request = worker.wait_for(action, what="block_sender action")
+    key, request = worker.wait_for(action, what="block_sender action")
     assert request["kind"] == "block_sender" and request["alert_id"] == email["alert_id"]
+    assert key == request["action_id"].encode()  # actions are keyed by their id
     assert worker.metric("cm_actions_total", kind="block_sender") >= 1
 
 
@@ -154,7 +155,9 @@ def test_bad_input_goes_to_the_deadletter_topic_and_the_stream_goes_on(worker):
         ],
     )
     worker.wait_for(lambda: alert_for(worker, "conduct.quiet_hours", debtor), what="alert after bad input")
-    letters = [orjson.loads(v) for _, v in consume_all(worker.broker.bootstrap, worker.topic("deadletter"))]
+    records = consume_all(worker.broker.bootstrap, worker.topic("deadletter"))
+    assert all(key is None for key, _ in records)  # dead letters carry no key
+    letters = [orjson.loads(v) for _, v in records]
     mine = {letter["reason"]: letter for letter in letters if tag in (letter["original"] or "")}
     assert set(mine) == {"not_json", "missing_field"}
     undecodable = [
