@@ -158,3 +158,24 @@ def test_dates_may_lie_400_days_past_the_allowed_clock_skew():
     assert isinstance(parse_event(orjson.dumps(raw), close), Rejection)
     simulated = ParseContext(now=lambda: at, max_skew=365 * 86_400.0)  # a clock running ahead
     assert isinstance(parse_event(orjson.dumps(raw), simulated), Event)
+
+
+@pytest.mark.parametrize(
+    ("event_type", "changes", "field"),
+    [
+        ("finance.reimbursement.submitted", {"claim_id": "C" * 513}, "data.claim_id"),
+        ("finance.reimbursement.submitted", {"expense_date": "1999-12-31"}, "data.expense_date"),
+        ("hr.leave.recorded", {"days": "367"}, "data.days"),
+        ("telephony.call.completed", {"duration_s": 7 * 86_400 + 1}, "data.duration_s"),
+        ("telephony.call.completed", {"started_at": "1970-01-01T00:00:00Z"}, "data.started_at"),
+        (
+            "telephony.call.completed",
+            {"transcript": [{"speaker": "caller", "text": "hi", "start_s": 7 * 86_400 + 1}]},
+            "data.transcript.0.start_s",
+        ),
+    ],
+)
+def test_every_other_bound_rejects_with_its_field(event_type, changes, field):
+    assert isinstance(parse_event(_event(event_type, GOOD[event_type])), Event)  # the good one parses
+    result = parse_event(_event(event_type, {**GOOD[event_type], **changes}))
+    assert isinstance(result, Rejection) and result.field == field, result
