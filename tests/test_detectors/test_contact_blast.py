@@ -1,5 +1,6 @@
 from datetime import timedelta
 
+from events import parse_event_dict
 from tests.factories import at, call, employee, mobile, office, sms
 from tests.test_detectors.helpers import of_rule, policy, run
 
@@ -115,3 +116,25 @@ def test_disabled_rule_is_silent():
 def test_left_employees_are_not_employees_any_more():
     events = [*DIRECTORY, employee("E3", office(3), mobile(3), status="left"), *blast([0, 1, 2])]
     assert not of_rule(run(events), RULE)
+
+
+def test_an_event_id_is_remembered_for_the_longest_window_plus_a_day():
+    """A repeat within the family's longest window plus a day is dropped even after many newer
+    events of the key (the memory is pruned every 64 new ids); it is not kept forever."""
+    from detectors import Engine
+
+    engine, state = Engine(pol := policy()), {}
+    first = call(STRANGER, office(1), at(0), event_id="dup-far")
+    noise = [call(STRANGER, office(1), at(1 + i / 100), event_id=f"n-{i}") for i in range(130)]
+    horizon_h = (max(d.suppression for d in engine.detectors["harassment"]).total_seconds() + 86_400) / 3600
+    later = call(STRANGER, office(1), at(horizon_h - 1), event_id="late-1")
+    for raw in [first, *noise, later]:
+        engine.run(parse_event_dict(raw, pol.parse_context()), state)
+    bundle = state[f"harassment|{STRANGER}"]
+    assert "pbx/test/dup-far" in bundle["seen"]  # still remembered near the horizon
+    much_later = [
+        call(STRANGER, office(1), at(horizon_h + 3 + i / 100), event_id=f"m-{i}") for i in range(70)
+    ]
+    for raw in much_later:
+        engine.run(parse_event_dict(raw, pol.parse_context()), state)
+    assert "pbx/test/dup-far" not in state[f"harassment|{STRANGER}"]["seen"]  # then forgotten

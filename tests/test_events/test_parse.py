@@ -81,7 +81,9 @@ def _event(event_type, data, **overrides):
 
 @pytest.mark.parametrize("event_type", EVENT_TYPES)
 def test_every_type_parses_a_good_event(event_type):
-    event = parse_event(_event(event_type, GOOD[event_type], extra_field="ignored"))
+    event = parse_event(
+        _event(event_type, {**GOOD[event_type], "unknown_data_field": 1}, extra_field="ignored")
+    )
     assert not isinstance(event, Rejection), event
     assert event.type == event_type
     assert event.uid == "test/x-1"
