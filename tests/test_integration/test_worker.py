@@ -10,11 +10,12 @@ import orjson
 import pytest
 
 from detectors import load_policy
+from detectors.privacy import Pseudonymizer
 from streams.backtest import run_backtest
 from streams.settings import Topics
 from tests.factories import at, call, claim, collection_call, employee, mail, sms
 from tests.fixtures.brokers import consume_all, produce
-from tests.fixtures.workers import WorkerProcess
+from tests.fixtures.workers import PSEUDONYM_KEY, WorkerProcess
 
 pytestmark = pytest.mark.broker
 
@@ -119,23 +120,24 @@ def test_sms_blast_and_collection_email_give_alerts_and_a_block_action(worker):
 def test_distress_alerts_on_the_topic_carry_no_employee_id_in_clear(worker):
     tag = uuid.uuid4().hex[:8]
     who = f"E-d-{tag}"
+    hidden = Pseudonymizer(PSEUDONYM_KEY.encode())
     claims = [claim(who, f"{100 + i}.25", at(i), expense_date="2026-07-05") for i in range(11)]
     send(worker, claims)
 
     def distress():
         records = consume_all(worker.broker.bootstrap, worker.topic("alerts"), timeout=2)
-        found = [
-            orjson.loads(v)
-            for _, v in records
-            if tag in str(orjson.loads(v)["event_ids"]) or any(c["id"] in str(v) for c in claims[-1:])
+        alerts = [orjson.loads(v) for _, v in records]
+        return [
+            a for a in alerts if a["category"] == "distress" and a["subject"]["id"] == hidden.pseudonym(who)
         ]
-        return [a for a in found if a["category"] == "distress"]
 
     alerts = worker.wait_for(distress, what="a distress alert on the topic")
+    evidence = {hidden.event_pseudonym(f"{c['source']}/{c['id']}") for c in claims}
     for alert in alerts:
-        text = orjson.dumps(alert).decode()
-        assert who not in text
-        assert alert["subject"]["id"].startswith("p-") and alert["employee_ids"][0].startswith("p-")
+        assert who not in orjson.dumps(alert).decode()
+        assert alert["employee_ids"] == [hidden.pseudonym(who)] and set(alert["event_ids"]) <= evidence
+    rows = consume_all(worker.broker.bootstrap, f"{worker.app_id}-pseudonyms", timeout=2)
+    assert {"pseudonym": hidden.pseudonym(who), "employee_id": who} in [orjson.loads(v) for _, v in rows]
 
 
 def test_bad_input_goes_to_the_deadletter_topic_and_the_stream_goes_on(worker):
