@@ -90,6 +90,7 @@ def test_later_evidence_updates_the_same_alert():
     [alert] = of_rule(alerts, RULE)
     assert alert.revision == 3
     assert len(alert.event_ids) == 5 and alert.employee_ids == ["E1", "E2", "E3", "E4", "E5"]
+    assert alert.details["distinct_employees"] == 5  # details are those of the latest finding
 
 
 def test_a_new_episode_after_the_suppression_window_is_a_new_alert():

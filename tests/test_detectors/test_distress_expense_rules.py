@@ -1,6 +1,7 @@
 from datetime import datetime
 
 from detectors import Engine
+from detectors.alerting import alert_id_for
 from detectors.privacy import Pseudonymizer, PseudonymRecord
 from events import Alert, Rejection, parse_event_dict
 from tests.factories import SHANGHAI, at, call, claim, contact, employee, leave, mobile, office
@@ -152,6 +153,9 @@ def test_distress_alerts_carry_pseudonyms_and_the_mapping_goes_apart():
     pseudonym = Pseudonymizer(b"k" * 32).pseudonym("E1")
     assert all(a.subject.id == pseudonym and a.employee_ids == [pseudonym] for a in alerts)
     assert PseudonymRecord(pseudonym, "E1") in out
+    [claims] = [a for a in alerts if a.rule_id == "distress.frequent_small_claims"]
+    july = datetime(2026, 7, 1, tzinfo=SHANGHAI).timestamp()  # the alert's calendar month
+    assert claims.alert_id == alert_id_for(claims.rule_id, "employee", pseudonym, july)  # not from "E1"
 
 
 def test_pseudonyms_are_stable_for_a_key_and_differ_across_keys():

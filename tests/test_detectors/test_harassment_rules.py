@@ -129,3 +129,25 @@ def test_known_collector_by_number_and_by_mail_domain():
     alerts = of_rule(run(events, pol), "harassment.known_collector")
     assert sorted(a.subject.kind for a in alerts) == ["mail_sender", "phone"]
     assert not of_rule(run([*STAFF, call("+8657188886666", office(1), at(0))]), "harassment.known_collector")
+
+
+def test_calls_with_a_collection_block_and_calls_to_the_switchboard_reach_no_employee():
+    block = {"agent_id": "A1", "case_id": "K1", "debtor_id": "D1", "contact_role": "unknown"}
+    tagged = [call(STRANGER, office(1), at(i / 10), collection=block) for i in range(6)]
+    assert not of_rule(run(STAFF + tagged), "harassment.repeated_calls")  # an agency's own call
+    two_and_the_board = [
+        call(STRANGER, office(1), at(0)),
+        call(STRANGER, office(2), at(1)),
+        call(STRANGER, "+862160000000", at(2)),
+    ]
+    assert not of_rule(run(STAFF + two_and_the_board), "harassment.contact_blast")
+    assert of_rule(
+        run([*STAFF, *two_and_the_board, call(STRANGER, office(3), at(3))]), "harassment.contact_blast"
+    )
+
+
+def test_the_us_pack_switches_off_the_rules_without_a_us_basis():
+    us = policy(jurisdiction="us")
+    assert not us.enabled("conduct.third_party_contact_without_cause")
+    assert not us.enabled("conduct.daily_attempt_cap")
+    assert policy().enabled("conduct.third_party_contact_without_cause")

@@ -10,6 +10,7 @@ import asyncio
 from types import SimpleNamespace
 
 import orjson
+import pytest
 
 from detectors import load_policy
 from streams.delivery import Outbox
@@ -76,3 +77,88 @@ def test_claims_in_another_currency_are_counted(tmp_path, monkeypatch):
     asyncio.run(pipeline._route_batch([as_stream_event(topic, i, c) for i, c in enumerate(claims)]))
 
     assert counted._value.get() == before + 1
+
+
+class RecordingProducer(SlowProducer):
+    """Acknowledges at once and keeps every record (topic, key, value)."""
+
+    def __init__(self, refuse: str | None = None) -> None:
+        super().__init__()
+        self.records: list[tuple[str, bytes | None, bytes | None]] = []
+        self.refuse = refuse
+
+    async def send(self, topic, value, key=None, partition=None):
+        from aiokafka.errors import MessageSizeTooLargeError
+
+        future = asyncio.get_running_loop().create_future()
+        if topic == self.refuse:
+            future.set_exception(MessageSizeTooLargeError())
+        else:
+            self.records.append((topic, key, value))
+            future.set_result(object())
+        return future
+
+
+def test_a_rule_that_raises_dead_letters_its_copy_and_the_batch_goes_on(tmp_path, monkeypatch):
+    from detectors.harassment.repeated_calls import RepeatedCalls
+    from tests.factories import call, office
+
+    pipeline = build_pipeline(Settings(role="detect", data_dir=tmp_path), load_policy(DEMO_POLICY))
+    producer = RecordingProducer()
+    monkeypatch.setattr(pipeline, "_outbox", lambda: Outbox(producer))
+    observe = RepeatedCalls.observe
+
+    def broken(self, item, state):
+        if item.key == "+8615000000001":
+            raise ZeroDivisionError("a bug")
+        return observe(self, item, state)
+
+    monkeypatch.setattr(RepeatedCalls, "observe", broken)
+
+    class State(dict):
+        def advance(self, partition, event_time):
+            pass
+
+    copies = [
+        {"family": "harassment", "key": number, "facts": {"channel": "call", "line": office(1)}, "event": raw}
+        for number, raw in (
+            ("+8615000000001", call("+8615000000001", office(1), at())),
+            ("+8615000000002", call("+8615000000002", office(1), at())),
+        )
+    ]
+    batch = SimpleNamespace(
+        value=orjson.dumps(copies), message=SimpleNamespace(topic="keyed", partition=0, offset=7, value=b"")
+    )
+    state = State()
+
+    async def detect():
+        outbox = Outbox(producer)
+        await pipeline._detect_batch(batch, state, outbox)
+        await outbox.confirm()
+
+    asyncio.run(detect())
+
+    deadletter = pipeline.topics.deadletter.get_topic_name()
+    [letter] = [orjson.loads(v) for t, _, v in producer.records if t == deadletter]
+    assert letter["reason"] == "detector_error" and "harassment.repeated_calls" in letter["message"]
+    assert "harassment|+8615000000002" in state and "harassment|+8615000000001" not in state
+
+
+def test_a_keyed_copy_the_broker_refuses_stops_the_worker_without_acknowledging(tmp_path, monkeypatch):
+    import streams.agents
+    from tests.factories import claim
+
+    pipeline = build_pipeline(Settings(role="detect", data_dir=tmp_path), load_policy(DEMO_POLICY))
+    keyed = pipeline.topics.keyed.get_topic_name()
+    monkeypatch.setattr(pipeline, "_outbox", lambda: Outbox(RecordingProducer(refuse=keyed), backoff=0.001))
+
+    class Stopped(Exception):
+        pass
+
+    def fail_stop(error):
+        raise Stopped(error)
+
+    monkeypatch.setattr(streams.agents, "fail_stop", fail_stop)
+    topic = Settings().topics.reimbursements
+    with pytest.raises(Stopped, match="not delivered"):
+        asyncio.run(pipeline._route_batch([as_stream_event(topic, 0, claim("E1", "12", at()))]))

@@ -1,0 +1,82 @@
+"""Settings reach the commands: precedence, brokers, policy input bounds, phone region, outputs."""
+
+from __future__ import annotations
+
+import orjson
+from typer.testing import CliRunner
+
+from streams.cli import _settings, app
+from streams.settings import Settings
+from tests.factories import at, call, claim
+
+runner = CliRunner()
+KEY = {"CM_PSEUDONYM_KEY": "cli-settings-key-0123456789"}
+
+
+def test_flags_win_over_the_environment_which_wins_over_defaults(monkeypatch):
+    monkeypatch.setenv("CM_WEB_PORT", "7001")
+    monkeypatch.setenv("CM_PARTITIONS", "6")
+    settings = _settings(web_port=7002)
+    assert settings.web_port == 7002 and settings.partitions == 6
+    monkeypatch.delenv("CM_PARTITIONS")
+    assert _settings().partitions == Settings.model_fields["partitions"].default
+
+
+def test_several_brokers_are_separated_by_semicolons():
+    settings = Settings(kafka_broker="kafka://a:9092;kafka://b:9093")
+    assert settings.broker_servers == "a:9092,b:9093"
+    assert Settings(kafka_broker="c:9094").kafka_broker == "kafka://c:9094"
+
+
+def write(path, events):
+    path.write_bytes(b"".join(orjson.dumps(e) + b"\n" for e in events))
+    return path
+
+
+def test_the_policy_input_bounds_and_the_phone_region_reach_backtest(tmp_path):
+    policy = tmp_path / "p.yaml"
+    policy.write_text("input: {max_amount: 100}\n", encoding="utf-8")
+    events = write(
+        tmp_path / "claims.jsonl",
+        [claim("E1", "200", at(0), limit=None), claim("E1", "50", at(1), limit=None)],
+    )
+    out = tmp_path / "a.jsonl"
+    result = runner.invoke(
+        app, ["backtest", str(events), "--out", str(out), "--policy", str(policy)], env=KEY
+    )
+    assert result.exit_code == 0, result.output
+    assert "1 valid, 1 rejected" in result.output and "data.amount" in result.output
+
+    us_calls = [call("(212) 555-0100", "+862160000001", at(i / 10)) for i in range(5)]
+    events = write(tmp_path / "calls.jsonl", us_calls)
+    result = runner.invoke(
+        app, ["backtest", str(events), "--out", str(out)], env={**KEY, "CM_PHONE_REGION": "US"}
+    )
+    assert result.exit_code == 0, result.output
+    subjects = {orjson.loads(line)["subject"]["id"] for line in out.read_bytes().splitlines()}
+    assert subjects == {"+12125550100"}  # the US national form, read in the US region
+
+
+def test_simulate_writes_whole_days_backtest_writes_actions_and_score_reads_both(tmp_path):
+    events, alerts, actions = tmp_path / "e.jsonl", tmp_path / "a.jsonl", tmp_path / "x.jsonl"
+    made = runner.invoke(app, ["simulate", "--out", str(events), "--days", "2", "--seed", "5"], env=KEY)
+    assert made.exit_code == 0 and events.stat().st_size > 0, made.output
+    ran = runner.invoke(
+        app,
+        [
+            "backtest",
+            str(events),
+            "--out",
+            str(alerts),
+            "--actions",
+            str(actions),
+            "--policy",
+            "infra/policy/demo.yaml",
+        ],
+        env=KEY,
+    )
+    assert ran.exit_code == 0, ran.output
+    requests = [orjson.loads(line) for line in actions.read_bytes().splitlines()]
+    assert requests and {r["kind"] for r in requests} <= {"block_sender", "block_domain"}
+    scored = runner.invoke(app, ["score", str(events), str(alerts)], env=KEY)
+    assert scored.exit_code == 0 and "recall" in scored.output, scored.output
