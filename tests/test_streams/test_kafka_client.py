@@ -71,4 +71,6 @@ def test_the_replication_factor_reaches_the_app_and_the_topics_it_creates(tmp_pa
 
     monkeypatch.setattr(aiokafka.admin, "AIOKafkaAdminClient", Admin)
     asyncio.run(ensure_topics(settings))
-    assert created and {topic.replication_factor for topic in created} == {3}
+    assert created and {(t.replication_factor, t.num_partitions) for t in created} == {
+        (3, settings.partitions)
+    }
