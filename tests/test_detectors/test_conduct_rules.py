@@ -115,3 +115,27 @@ def test_missing_identification_in_the_first_three_agent_turns():
     miranda = "This is an attempt to collect a debt by a debt collector."
     assert of_rule(run([agent_call("D1", at(0), [HELLO])], US), rule)
     assert not of_rule(run([agent_call("D1", at(0), [miranda])], US), rule)
+
+
+def test_related_third_parties_are_not_covered_by_the_disclosure_rule():
+    told = agent_call("D1", local(10), ["他欠我们五千块，请转告他"], role="related_third_party")
+    assert not of_rule(run([told]), "conduct.third_party_disclosure")
+
+
+def test_quiet_hours_judge_the_envelope_time_without_started_at_and_name_agent_and_number():
+    from tests.factories import collection_call
+
+    night = collection_call("D1", local(23), agent="A7", callee="+8613900000042")
+    del night["data"]["started_at"]
+    [alert] = of_rule(run([night]), "conduct.quiet_hours")
+    assert alert.details["agent_id"] == "A7" and alert.details["number"] == "+8613900000042"
+
+
+def test_call_bombing_keeps_one_alert_per_number_and_local_day():
+    rule = "conduct.call_bombing"
+    bursts = [local(9, m) for m in (0, 3, 6)] + [local(15, m) for m in (0, 3, 6)]
+    calls = [agent_call("D1", when, ["喂"], answered=False) for when in bursts]
+    [alert] = of_rule(run(calls), rule)  # two bursts on one day: one alert
+    assert len(alert.event_ids) == 6
+    next_day = [agent_call("D1", local(9, m, d=2), ["喂"], answered=False) for m in (0, 3, 6)]
+    assert len(of_rule(run(calls + next_day), rule)) == 2
