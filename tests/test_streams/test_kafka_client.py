@@ -74,3 +74,30 @@ def test_the_replication_factor_reaches_the_app_and_the_topics_it_creates(tmp_pa
     assert created and {(t.replication_factor, t.num_partitions) for t in created} == {
         (3, settings.partitions)
     }
+
+
+def test_the_tls_files_reach_the_context(tmp_path):
+    import subprocess
+
+    key, cert = tmp_path / "client.key", tmp_path / "client.pem"
+    make_cert = [
+        "openssl",
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=cm-test-ca",
+    ]
+    subprocess.run([*make_cert, "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    client = KafkaClient(protocol="SSL", ca_file=cert, cert_file=cert, key_file=key)
+    context = client.ssl_context()
+    assert any(("commonName", "cm-test-ca") in rdn for ca in context.get_ca_certs() for rdn in ca["subject"])
+    assert client.aiokafka_options()["ssl_context"] is not None
+    with pytest.raises(ValidationError, match="go together"):
+        KafkaClient(protocol="SSL", cert_file=cert)
+    with pytest.raises(ValidationError, match="not a readable file"):
+        KafkaClient(protocol="SSL", ca_file=tmp_path / "missing.pem")
