@@ -13,7 +13,7 @@ from detectors.base import Detector, Finding, Routed, State
 from detectors.directory import Directory
 from detectors.distress.risk_score import RiskScore, Signal
 from detectors.exceptions import DetectorError
-from detectors.expense._claims import claim_currency
+from detectors.expense._claims import claim_currency, in_company_currency
 from detectors.policy import Policy
 from detectors.privacy import SENSITIVE_CATEGORIES, Pseudonymizer, PseudonymRecord
 from detectors.registry import DETECTORS
@@ -81,9 +81,8 @@ class Engine:
 
     def other_currency(self, event: Event) -> str | None:
         """The currency of a claim not in the company's (the amount rules skip it), else None."""
-        if isinstance(event, ReimbursementSubmittedEvent):
-            code = claim_currency(event)
-            return code if code != self.policy.currency else None
+        if isinstance(event, ReimbursementSubmittedEvent) and not in_company_currency(event, self.policy):
+            return claim_currency(event)
         return None
 
     def route(self, event: Event) -> list[Routed]:

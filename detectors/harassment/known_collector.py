@@ -13,8 +13,7 @@ from events.alert import Severity
 from events.models import MailReceivedEvent
 
 if TYPE_CHECKING:
-    from detectors.directory import Directory
-    from detectors.policy import Policy
+    pass
 
 
 class KnownCollectorConfig(RuleConfig):
@@ -32,12 +31,6 @@ class KnownCollector(Detector[KnownCollectorConfig]):
     config_model = KnownCollectorConfig
     reads_hr_records = True
 
-    def __init__(
-        self, config: KnownCollectorConfig, policy: Policy, directory: Directory | None = None
-    ) -> None:
-        super().__init__(config, policy, directory)
-        self._numbers = policy.collector_numbers
-
     def observe(self, item: Routed, state: State) -> Finding | None:
         event, ts = item.event, item.event.timestamp
         if isinstance(event, MailReceivedEvent):
@@ -48,7 +41,7 @@ class KnownCollector(Detector[KnownCollectorConfig]):
             what = f"mail from {event.data.from_address}"
         else:
             employee = item.facts.get("employee_id")
-            if item.key not in self._numbers or not employee:
+            if item.key not in self.policy.collector_numbers or not employee:
                 return None
             employees = [employee]
             subject = Subject(kind="phone", id=item.key)
