@@ -39,3 +39,15 @@ def run(
 
 def of_rule(alerts: dict[str, Alert], rule_id: str) -> list[Alert]:
     return [a for a in alerts.values() if a.rule_id == rule_id]
+
+
+def break_rule_on_key(monkeypatch: Any, detector: type, key: str) -> None:
+    """Make ``detector`` raise ``ZeroDivisionError("a bug")`` on copies keyed ``key`` (a bug)."""
+    observe = detector.observe
+
+    def broken(self: Any, item: Any, state: Any) -> Any:
+        if item.key == key:
+            raise ZeroDivisionError("a bug")
+        return observe(self, item, state)
+
+    monkeypatch.setattr(detector, "observe", broken)

@@ -150,15 +150,9 @@ def test_worker_without_a_pseudonym_key_refuses_before_connecting(tmp_path, monk
 
 def test_a_rule_that_raises_is_listed_with_its_line_and_the_run_goes_on(tmp_path, monkeypatch):
     from detectors.harassment.repeated_calls import RepeatedCalls
+    from tests.test_detectors.helpers import break_rule_on_key
 
-    observe = RepeatedCalls.observe
-
-    def broken(self, item, state):
-        if item.key == "+8618677770000":
-            raise ZeroDivisionError("a bug")
-        return observe(self, item, state)
-
-    monkeypatch.setattr(RepeatedCalls, "observe", broken)
+    break_rule_on_key(monkeypatch, RepeatedCalls, "+8618677770000")
     result, alerts = backtest(tmp_path, FILES / "harassment_scenario.jsonl")
     assert result.exit_code == 0, result.output
     rules = {(a["rule_id"], a["subject"]["id"]) for a in alerts}

@@ -102,18 +102,12 @@ class RecordingProducer(SlowProducer):
 def test_a_rule_that_raises_dead_letters_its_copy_and_the_batch_goes_on(tmp_path, monkeypatch):
     from detectors.harassment.repeated_calls import RepeatedCalls
     from tests.factories import call, office
+    from tests.test_detectors.helpers import break_rule_on_key
 
     pipeline = build_pipeline(Settings(role="detect", data_dir=tmp_path), load_policy(DEMO_POLICY))
     producer = RecordingProducer()
     monkeypatch.setattr(pipeline, "_outbox", lambda: Outbox(producer))
-    observe = RepeatedCalls.observe
-
-    def broken(self, item, state):
-        if item.key == "+8615000000001":
-            raise ZeroDivisionError("a bug")
-        return observe(self, item, state)
-
-    monkeypatch.setattr(RepeatedCalls, "observe", broken)
+    break_rule_on_key(monkeypatch, RepeatedCalls, "+8615000000001")
 
     class State(dict):
         def advance(self, partition, event_time):
