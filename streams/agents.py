@@ -34,6 +34,7 @@ from sinks import metrics
 from sinks.base import Sink
 from sinks.exceptions import SinkError
 from sinks.kafka import action_record, alert_record, deadletter_record
+from streams.consumer_fixes import fetched_before_seek
 from streams.delivery import DeliveryError, Outbox, fail_stop
 from streams.handoff import Handoff
 from streams.tables import PipelineTables, StateTable
@@ -169,6 +170,8 @@ class Pipeline:
         outgoing: dict[int, list[bytes]] = defaultdict(list)
         for event in events:
             message = event.message
+            if fetched_before_seek(message):
+                continue  # read again from where its partition was sought, after this batch
             metrics.child(metrics.EVENTS_CONSUMED, message.topic).inc()
             try:
                 routed = self._validate(event)
@@ -250,6 +253,8 @@ class Pipeline:
         state = self.tables.state
         batches = stream.noack()  # acknowledged by hand, only once a batch is complete
         async for event in batches.events():
+            if fetched_before_seek(event.message):
+                continue  # read again from where its partition was sought
             outbox = self._outbox()
             try:
                 await self._detect_batch(event, state, outbox)
@@ -337,6 +342,8 @@ class Pipeline:
     async def _store(self, stream: faust.StreamT, add: Any) -> None:
         records = stream.noack()
         async for event in records.events():
+            if fetched_before_seek(event.message):
+                continue  # read again from where its partition was sought
             try:
                 add(event.value)
             except ValueError:  # not ours: skipped, counted and logged by position, never stored

@@ -38,7 +38,9 @@ class SlowProducer:
 
 def as_stream_event(topic: str, offset: int, event: dict) -> SimpleNamespace:
     return SimpleNamespace(
-        message=SimpleNamespace(topic=topic, partition=0, offset=offset, value=orjson.dumps(event))
+        message=SimpleNamespace(
+            topic=topic, partition=0, offset=offset, value=orjson.dumps(event), generation_id=1
+        )
     )
 
 
@@ -121,7 +123,8 @@ def test_a_rule_that_raises_dead_letters_its_copy_and_the_batch_goes_on(tmp_path
         )
     ]
     batch = SimpleNamespace(
-        value=orjson.dumps(copies), message=SimpleNamespace(topic="keyed", partition=0, offset=7, value=b"")
+        value=orjson.dumps(copies),
+        message=SimpleNamespace(topic="keyed", partition=0, offset=7, value=b"", generation_id=1),
     )
     state = State()
 

@@ -1,4 +1,4 @@
-"""The start-up patches of the Faust app (the consumer is faked: a unit edge)."""
+"""The fixes to Faust's consumer (the consumer is faked: a unit edge)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from types import SimpleNamespace
 from faust.transport.drivers import aiokafka as driver
 from faust.types import TP
 
-from streams.app import _seek_uncommitted_to_beginning
+from streams.consumer_fixes import _seek_uncommitted_to_beginning
 
 
 class FakeConsumer:
