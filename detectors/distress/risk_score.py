@@ -92,6 +92,10 @@ class RiskScore(Detector[RiskScoreConfig]):
     category = "distress"
     family = "risk"
     config_model = RiskScoreConfig
+    arrival_order = (
+        "signals are scored in the order they come from the employee's other keys, and "
+        "expense.cohort_outlier's signals depend on arrival order themselves"
+    )
 
     def wants(self, rule_id: str, finding: Finding) -> bool:
         """Whether a finding of ``rule_id`` is a signal for this score (it must be about an employee)."""

@@ -112,9 +112,9 @@ def test_the_rules_that_read_hr_records_are_the_declared_ones():
     assert marked == READS_HR_RECORDS
 
 
-def test_the_one_rule_that_depends_on_arrival_order_by_definition_says_so():
+def test_the_rules_that_depend_on_arrival_order_by_definition_say_so():
     marked = {rule for rule, classes in DETECTORS.items() if classes[0].arrival_order}
-    assert marked == {"expense.cohort_outlier"}
+    assert marked == {"expense.cohort_outlier", "distress.risk_score"}  # the score: through its signals
     staff = [employee(f"R{i}", office(100 + i), mobile(100 + i)) for i in range(20)]
     usual = [claim(f"R{i}", f"{800 + 10 * i}", at(i)) for i in range(19)]
     big = claim("R19", "4000", at(30))
