@@ -26,7 +26,7 @@ kafka-jars:  ## fetch the pinned Apache Kafka broker jars from Maven Central (ca
 
 test: install kafka-jars  ## everything, on both brokers (Tansu and Apache Kafka)
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest -q -p no:cacheprovider -m "not reliability"
+	$(PY) -m pytest -q -p no:cacheprovider
 
 reliability: install kafka-jars  ## not in CI: the failure tests on 12 simulated days, then a 30-minute soak
 	CM_FAILURE_DAYS=12 $(PY) -m pytest -q -s -p no:cacheprovider tests/test_integration/test_failures.py

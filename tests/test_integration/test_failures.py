@@ -328,7 +328,6 @@ def test_hostile_input_is_dead_lettered_the_good_events_alert_and_the_accounting
         worker.stop()
 
 
-@pytest.mark.reliability  # loses early input in some runs, cause open: docs/reliability.md
 def test_two_detecting_workers_one_killed_and_back_equal_backtest(broker, tmp_path):
     """Two ``detect`` workers share the partitions, one ``store`` process owns chDB."""
     tag = uuid.uuid4().hex[:8]
