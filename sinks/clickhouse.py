@@ -49,6 +49,29 @@ COLUMNS = [
 ]
 
 
+AUDIT_COLUMNS = [
+    "audit_id",
+    "at",
+    "user",
+    "role",
+    "action",
+    "alert_id",
+    "from_status",
+    "to_status",
+    "assignee",
+    "reason",
+    "comment",
+    "client",
+]
+STATE_COLUMNS = ["alert_id", "status", "assignee", "reason", "updated_at", "updated_by"]
+EVENT_COLUMNS = ["uid", "type", "time", "event"]
+
+
+def audit_row(record: dict[str, Any]) -> list[Any]:
+    """One ``triage_audit`` row of an audit record (``None`` stored as an empty string)."""
+    return [record["at"] if column == "at" else (record.get(column) or "") for column in AUDIT_COLUMNS]
+
+
 def _split_url(url: str) -> tuple[str, str]:
     """(DSN to connect with, database to use). A server URL may name the database in its path."""
     parsed = urlparse(url)
@@ -96,6 +119,7 @@ class ClickHouseSink(Sink):
         url: str,
         alert_ttl_days: int = 730,
         distress_ttl_days: int = 180,
+        event_ttl_days: int = 180,
         retries: int = 5,
         backoff: float = 0.2,
     ) -> None:
@@ -106,6 +130,9 @@ class ClickHouseSink(Sink):
         self.backoff = backoff
         self._rows: list[list[Any]] = []
         self._pseudonyms: dict[str, str] = {}
+        self._audit: list[list[Any]] = []
+        self._states: list[list[Any]] = []
+        self._events: list[list[Any]] = []
         self._lock = threading.Lock()
         if dsn.startswith("chdb:"):
             Path(urlparse(dsn).path).mkdir(parents=True, exist_ok=True)
@@ -113,14 +140,14 @@ class ClickHouseSink(Sink):
             self.client = clickhouse_connect.get_client(dsn=dsn)
         except Exception as error:
             raise SinkError(f"cannot open ClickHouse at {urlparse(dsn).scheme}://…: {error}") from error
-        self.apply_ddl(alert_ttl_days, distress_ttl_days)
+        self.apply_ddl(alert_ttl_days, distress_ttl_days, event_ttl_days)
         # clickhouse-connect imports pandas lazily on the first insert (about a second,
         # holding the GIL): do it now, not while the first alerts wait in a flush
         from clickhouse_connect.driver import options
 
         _ = options.pd
 
-    def apply_ddl(self, alert_ttl_days: int, distress_ttl_days: int = 180) -> None:
+    def apply_ddl(self, alert_ttl_days: int, distress_ttl_days: int = 180, event_ttl_days: int = 180) -> None:
         """Create the database and tables if missing (idempotent)."""
         with self._lock:
             self.client.command(f"CREATE DATABASE IF NOT EXISTS {self.database}")
@@ -131,6 +158,7 @@ class ClickHouseSink(Sink):
                     database=self.database,
                     alert_ttl_days=int(alert_ttl_days),
                     distress_ttl_days=int(distress_ttl_days),
+                    event_ttl_days=int(event_ttl_days),
                 )
                 self.client.command(statement)
 
@@ -141,15 +169,37 @@ class ClickHouseSink(Sink):
         """Buffer one row of the restricted pseudonym table (written with the next flush)."""
         self._pseudonyms[pseudonym] = employee_id
 
+    def add_audit(self, record: dict[str, Any]) -> None:
+        """Buffer one audit record (``triage_audit``) and, for a triage change, the state it led to."""
+        self._audit.append(audit_row(record))
+        if triage := record.get("triage"):
+            self._states.append(
+                [
+                    record["alert_id"],
+                    triage["status"],
+                    triage.get("assignee") or "",
+                    triage.get("reason") or "",
+                    record["at"],
+                    record["user"],
+                ]
+            )
+
+    def add_event(self, uid: str, event_type: str, time: Any, raw: bytes) -> None:
+        """Buffer one valid input event (``events``), kept for the console's evidence."""
+        self._events.append([uid, event_type, time, raw.decode("utf-8", "replace")])
+
     @property
     def pending(self) -> int:
-        return len(self._rows) + len(self._pseudonyms)
+        return (
+            len(self._rows) + len(self._pseudonyms) + len(self._audit) + len(self._states) + len(self._events)
+        )
 
     def flush(self) -> int:
         """Insert the buffer, retrying with exponential backoff; keep it if every try fails."""
         rows = self._rows[:]  # add() may append meanwhile (the worker flushes in a thread)
         mapping = list(self._pseudonyms.items())
-        if not rows and not mapping:
+        audit, states, events = self._audit[:], self._states[:], self._events[:]
+        if not (rows or mapping or audit or states or events):
             return 0
         delay = self.backoff
         for attempt in range(1, self.retries + 1):
@@ -164,6 +214,20 @@ class ClickHouseSink(Sink):
                         for pseudonym, _ in mapping:
                             self._pseudonyms.pop(pseudonym, None)
                         mapping = []
+                    if events:
+                        self.client.insert(f"{self.database}.events", events, column_names=EVENT_COLUMNS)
+                        del self._events[: len(events)]
+                        events = []
+                    if audit:
+                        self.client.insert(f"{self.database}.triage_audit", audit, column_names=AUDIT_COLUMNS)
+                        del self._audit[: len(audit)]
+                        audit = []
+                    if states:
+                        self.client.insert(
+                            f"{self.database}.triage_state", states, column_names=STATE_COLUMNS
+                        )
+                        del self._states[: len(states)]
+                        states = []
                     if rows:
                         self.client.insert(f"{self.database}.alerts", rows, column_names=COLUMNS)
             except Exception as error:
