@@ -35,6 +35,7 @@ from infra.brokers import BrokerProcess, free_port, start_tansu
 from simulator import Simulator
 from simulator.company import AGENCY_PBX
 from sinks import metrics
+from streams.console.users import add_user
 from streams.process import spawn_worker
 from streams.settings import Settings, Topics
 
@@ -128,16 +129,23 @@ def _floor_rate(settings: Settings, expected: int, data_dir: Path) -> float:
 class _Worker:
     def __init__(self, settings: Settings, data_dir: Path) -> None:
         self.port = free_port()
+        users = data_dir / "users.yaml"
+        users.unlink(missing_ok=True)
+        self.token = add_user(users, "bench", ["officer"], token=True)
         overrides = {
             "CM_APP_ID": f"bench-{uuid.uuid4().hex[:8]}",
             "CM_WEB_PORT": str(self.port),
+            "CM_USERS": str(users),
             "CM_PSEUDONYM_KEY": secrets.token_hex(32),
             "CM_FLUSH_INTERVAL": "0.2",
         }
         self.process = spawn_worker(data_dir, _env(settings, overrides), settings.policy, loglevel="warning")
 
     def get(self, path: str) -> bytes:
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=10) as response:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}{path}", headers={"Authorization": f"Bearer {self.token}"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - http://127.0.0.1
             return response.read()
 
     def metrics(self) -> dict[str, float]:
@@ -215,7 +223,7 @@ def _latency(settings: Settings, worker: _Worker) -> list[float]:
         asyncio.run(_produce(settings, [orjson.dumps(event)], [event["type"]]))
 
         def arrived(debtor: str = debtor) -> bool:
-            rows = orjson.loads(worker.get("/alerts?limit=20&rule_id=conduct.quiet_hours"))
+            rows = orjson.loads(worker.get("/api/v1/alerts?limit=20&rule_id=conduct.quiet_hours"))["alerts"]
             return any(row["subject"]["id"] == debtor for row in rows)
 
         samples.append(worker.wait(arrived, 30, "a latency alert") - started)
@@ -254,7 +262,7 @@ def run_bench(
         say(f"floor {floors[0]:,.0f}/s; pipeline")
         worker = _Worker(settings, work / "pipeline")
         try:
-            started = worker.wait(lambda: orjson.loads(worker.get("/status"))["ready"], 180, "the worker")
+            started = worker.wait(lambda: orjson.loads(worker.get("/healthz"))["ready"], 180, "the worker")
             # /metrics costs the worker's loop a few % when read 20 times a second
             done = worker.wait(_drained(worker, events), 1800, "the pipeline to drain", every=0.25)
             pipeline = events / (done - started)

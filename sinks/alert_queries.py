@@ -14,12 +14,13 @@ from typing import Any
 
 import orjson
 
+from events.exceptions import ComplianceMonitorError
 from sinks.clickhouse import AUDIT_COLUMNS, COLUMNS
 
 _ALERT_SELECT = ", ".join(f"a.{c}" for c in COLUMNS)
 
 
-class BadCursor(ValueError):
+class BadCursor(ComplianceMonitorError, ValueError):
     """A ``cursor`` this store did not hand out."""
 
 

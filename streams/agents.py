@@ -17,6 +17,8 @@ import asyncio
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -91,7 +93,9 @@ class Pipeline:
         self.sweep_interval = sweep_interval
         """Seconds between two sweeps of idle keys' state."""
         self._swept = time.monotonic()
-        self.listeners: list[asyncio.Queue[Alert]] = []
+        self.on_stored: list[Callable[[list[Alert]], Awaitable[None]]] = []
+        """Called after each write of the store with the alerts it wrote (the console's stream)."""
+        self._written: list[Alert] = []
         self.handoff = Handoff()
         self._stored: list[tuple[faust.StreamT, faust.EventT]] = []
         self._store_lock = asyncio.Lock()
@@ -105,6 +109,9 @@ class Pipeline:
         if sink is not None:
             app.agent(topics.alerts, name="store_alerts")(self.store_alerts)
             app.agent(topics.pseudonyms, name="store_pseudonyms")(self.store_pseudonyms)
+            app.agent(topics.triage, name="store_triage")(self.store_triage)
+            for name, topic in topics.inputs.items():
+                app.agent(topic, name=f"store_events.{name}")(self.store_events)
             app.timer(flush_interval, name="flush_store")(self.flush_store)
 
     def _outbox(self) -> Outbox:
@@ -339,6 +346,20 @@ class Pipeline:
         """Buffer rows of the restricted pseudonym mapping; written with the alerts."""
         await self._store(stream, self._add_pseudonym)
 
+    async def store_triage(self, stream: faust.StreamT) -> None:
+        """Buffer the console's audit records (and the triage states they lead to)."""
+        await self._store(stream, self._add_audit)
+
+    async def store_events(self, stream: faust.StreamT) -> None:
+        """Buffer every valid input event, kept as the evidence the console shows."""
+        await self._store(stream, self._add_event)
+
+    async def publish_audit(self, record: bytes, alert_id: str | None) -> None:
+        """Send one audit record to the triage topic and wait until the broker has it."""
+        outbox = self._outbox()
+        await outbox.send(self.topics.triage.get_topic_name(), record, key=(alert_id or "").encode() or None)
+        await outbox.confirm()
+
     async def _store(self, stream: faust.StreamT, add: Any) -> None:
         records = stream.noack()
         async for event in records.events():
@@ -360,8 +381,24 @@ class Pipeline:
         assert self.sink is not None  # noqa: S101 - only registered with a sink
         alert = Alert.model_validate_json(value)
         self.sink.add(alert)
-        for queue in self.listeners:
-            queue.put_nowait(alert)
+        self._written.append(alert)
+
+    def _add_audit(self, value: bytes) -> None:
+        assert self.sink is not None  # noqa: S101 - only registered with a sink
+        record = orjson.loads(value)
+        record["at"] = datetime.fromisoformat(record["at"].replace("Z", "+00:00"))
+        self.sink.add_audit(record)
+
+    def _add_event(self, value: bytes) -> None:
+        """A valid input event into the events table; an invalid one is the input hop's to reject."""
+        assert self.sink is not None  # noqa: S101 - only registered with a sink
+        try:
+            parsed = parse_event_dict(orjson.loads(value), self.context)
+        except orjson.JSONDecodeError:
+            return
+        if isinstance(parsed, Rejection):
+            return
+        self.sink.add_event(parsed.uid, parsed.type, datetime.fromtimestamp(parsed.timestamp, UTC), value)
 
     def _add_pseudonym(self, value: bytes) -> None:
         assert self.sink is not None  # noqa: S101 - only registered with a sink
@@ -374,9 +411,15 @@ class Pipeline:
             if not self._stored:
                 return
             events, self._stored = self._stored, []
+            written, self._written = self._written, []
             await self._flush()
             for records, event in events:
                 await records.ack(event)
+            for hook in self.on_stored:
+                try:
+                    await hook(written)
+                except Exception:  # the console's stream must not stop the store
+                    log.exception("after-store hook failed")
 
     async def _flush(self) -> None:
         assert self.sink is not None  # noqa: S101 - only registered with a sink

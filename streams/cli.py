@@ -23,6 +23,8 @@ app = typer.Typer(
 )
 policy_app = typer.Typer(help="Work with policy files.", no_args_is_help=True)
 app.add_typer(policy_app, name="policy")
+users_app = typer.Typer(help="Users of the console (the CM_USERS file).", no_args_is_help=True)
+app.add_typer(users_app, name="users")
 err = Console(stderr=True)
 
 PolicyOpt = Annotated[
@@ -239,11 +241,62 @@ def worker(
 
     loaded = _policy(settings.policy, settings.phone_region)
     _pseudonymizer(settings, loaded)
+    _check_users(settings)
     try:
         run_worker(settings, loaded, loglevel=loglevel)
     except BrokerUnreachableError as error:
         err.print(f"[red]cannot start[/red]: {escape(str(error))}", highlight=False)
         raise typer.Exit(2) from error
+
+
+def _check_users(settings: Any) -> None:
+    """Stop start-up (exit 2) on a users file that cannot be used, naming the key."""
+    from streams.console.users import UsersFileError, load_users
+
+    if settings.users is None:
+        return
+    try:
+        load_users(settings.users)
+    except UsersFileError as error:
+        err.print(f"[red]invalid users file[/red]: {escape(str(error))}", highlight=False)
+        raise typer.Exit(2) from error
+
+
+@users_app.command("add")
+def users_add(
+    name: Annotated[str, typer.Argument(help="user name, shown in the audit log")],
+    role: Annotated[
+        list[str], typer.Option("--role", help="officer, hr, it, auditor or admin (repeat for several)")
+    ],
+    password: Annotated[
+        bool, typer.Option("--password", help="ask for a password for the login page")
+    ] = False,
+    token: Annotated[bool, typer.Option("--token", help="create an API token (printed once)")] = False,
+    display_name: Annotated[str, typer.Option("--display-name", help="name shown on the page")] = "",
+    users_file: Annotated[
+        Path | None, typer.Option("--users-file", help="the users file (env CM_USERS)")
+    ] = None,
+) -> None:
+    """Add a user to the console's users file; a new API token is printed once, never stored."""
+    from streams.console.users import ROLES, UsersFileError, add_user
+
+    path = users_file or _settings().users
+    if path is None:
+        err.print("[red]name the users file[/red] with --users-file or CM_USERS")
+        raise typer.Exit(2)
+    unknown = [r for r in role if r not in ROLES]
+    if unknown:
+        err.print(f"[red]--role {unknown[0]}[/red]: one of {', '.join(ROLES)}")
+        raise typer.Exit(2)
+    secret = typer.prompt("password", hide_input=True, confirmation_prompt=True) if password else None
+    try:
+        new_token = add_user(path, name, role, display_name, secret, token)  # type: ignore[arg-type]
+    except (UsersFileError, ValueError) as error:
+        err.print(f"[red]cannot add {escape(name)}[/red]: {escape(str(error))}", highlight=False)
+        raise typer.Exit(2) from error
+    if new_token:
+        typer.echo(f"API token for {name} (shown once, keep it safe): {new_token}")
+    err.print(f"{name} added to {path}", highlight=False)
 
 
 @app.command()

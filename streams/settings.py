@@ -22,6 +22,7 @@ class Topics(BaseModel):
     alerts: str = "compliance.alerts"
     actions: str = "compliance.actions"
     deadletter: str = "compliance.deadletter"
+    triage: str = "compliance.triage"
 
     def inputs(self) -> list[str]:
         """The four input topics."""
@@ -71,6 +72,25 @@ class Settings(BaseSettings):
         None, description="HMAC key for distress pseudonyms; required by the worker while distress rules run"
     )
     topics: Topics = Field(default_factory=Topics)
+    event_ttl_days: int = Field(180, ge=1, description="how long input events stay in ClickHouse (evidence)")
+    users: Path | None = Field(None, description="users file of the console; unset: only /healthz, /metrics")
+    console_secret: SecretStr | None = Field(
+        None, description="signs session cookies; set the same in every console process (random otherwise)"
+    )
+    trusted_proxy_header: str | None = Field(None, description="header a trusted proxy names the user in")
+    trusted_proxies: list[str] = Field(default_factory=list, description="addresses sending that header")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError as error:
+                raise ValueError(f"{entry!r} is not an address or network") from error
+        return value
 
     @field_validator("pseudonym_key")
     @classmethod

@@ -23,6 +23,8 @@ class PipelineTopics:
     alerts: faust.TopicT
     deadletter: faust.TopicT
     actions: faust.TopicT
+    triage: faust.TopicT
+    """The console's audit records (key ``alert_id``), written to ClickHouse by the store."""
     pseudonyms: faust.TopicT
     """Restricted rows pseudonym -> employee for the alert store (internal, like the state changelog)."""
 
@@ -40,6 +42,7 @@ def declare_topics(app: faust.App, settings: Settings) -> PipelineTopics:
         alerts=topic(names.alerts),
         deadletter=topic(names.deadletter),
         actions=topic(names.actions),
+        triage=topic(names.triage),
         pseudonyms=topic(f"{settings.app_id}-pseudonyms", partitions=settings.partitions, internal=True),
     )
 
@@ -84,7 +87,7 @@ async def ensure_topics(settings: Settings) -> None:
     from aiokafka.errors import TopicAlreadyExistsError
 
     names = settings.topics
-    wanted = [*names.inputs(), names.alerts, names.actions, names.deadletter]
+    wanted = [*names.inputs(), names.alerts, names.actions, names.deadletter, names.triage]
     admin = AIOKafkaAdminClient(
         bootstrap_servers=settings.broker_servers, **settings.kafka.aiokafka_options()
     )

@@ -1,18 +1,24 @@
-"""HTTP endpoints on the worker's web port: /metrics, /alerts (API), / (live alert feed page)."""
+"""HTTP endpoints on the worker's web port: ``/metrics``, ``/healthz`` and, in the process
+that owns the alert store, the console (``streams.console``) when ``CM_USERS`` is set."""
 
 from __future__ import annotations
 
-import asyncio
-from importlib.resources import files
+import logging
+import secrets
+from typing import Any
 
+import orjson
+
+from detectors import Policy
 from sinks import metrics
 from sinks.clickhouse import ClickHouseSink
 from streams.agents import Pipeline
+from streams.settings import Settings
 
-FEED_PAGE = (files("streams") / "feed.html").read_text(encoding="utf-8")
+log = logging.getLogger(__name__)
 
 
-def register_views(pipeline: Pipeline) -> None:
+def register_views(pipeline: Pipeline, settings: Settings, policy: Policy) -> None:
     """Attach the HTTP views to the pipeline's app."""
     app = pipeline.app
 
@@ -20,29 +26,45 @@ def register_views(pipeline: Pipeline) -> None:
     async def metrics_view(web, request):
         return web.bytes(metrics.render(), content_type="text/plain")
 
-    @app.page("/alerts")
-    async def alerts_view(web, request):
-        sink = pipeline.sink
-        if not isinstance(sink, ClickHouseSink):
-            return web.json({"error": "no queryable alert store in this process (role detect)"}, status=501)
-        try:
-            limit = min(int(request.query.get("limit", "100")), 10_000)
-        except ValueError:
-            return web.json({"error": "limit: expected a whole number"}, status=400)
-        rule = request.query.get("rule_id") or None
-        rows = await asyncio.to_thread(sink.query_alerts, limit, rule)
-        store = pipeline.store_status()
-        headers = {"X-Store-Pending-Rows": str(store["pending_rows"])}
-        if store["behind"]:  # say so rather than silently show less than was detected
-            headers["Warning"] = (
-                f'199 compliance-monitor "alert store behind: {store["pending_rows"]} rows not written yet"'
-            )
-        return web.json(rows, headers=headers)
+    if not isinstance(pipeline.sink, ClickHouseSink):
 
-    @app.page("/status")
-    async def status_view(web, request):
-        return web.json(pipeline.status())
+        @app.page("/healthz")
+        async def health_view(web, request):
+            return web.json(pipeline.status())
 
-    @app.page("/")
-    async def feed_view(web, request):
-        return web.html(FEED_PAGE)
+        return
+    if settings.users is None:
+        log.warning("console off: CM_USERS is not set, so this port serves only /healthz and /metrics")
+
+        @app.page("/healthz")
+        async def store_health_view(web, request):
+            return web.json(pipeline.status())
+
+        return
+    from streams.console.app import build_console
+
+    sink = pipeline.sink
+
+    async def publish(record: Any) -> None:
+        await pipeline.publish_audit(orjson.dumps(record.model_dump(mode="json")), record.alert_id)
+
+    console = build_console(
+        settings,
+        policy,
+        client=sink.client,
+        database=sink.database,
+        lock=sink._lock,
+        publish=publish,
+        employee_for=sink.employee_for,
+        store_status=pipeline.store_status,
+        health=pipeline.status,
+        secret=_secret(settings),
+    )
+    pipeline.on_stored.append(console.service.after_store)
+    app.web.web_app.router.add_routes(console.routes())
+
+
+def _secret(settings: Settings) -> bytes:
+    if settings.console_secret is not None:
+        return settings.console_secret.get_secret_value().encode()
+    return secrets.token_bytes(32)  # sessions end with the process

@@ -27,6 +27,7 @@ def build_pipeline(settings: Settings, policy: Policy) -> Pipeline:
             settings.clickhouse_dsn,
             alert_ttl_days=settings.alert_ttl_days,
             distress_ttl_days=max(1, policy.privacy.distress_retention.days),
+            event_ttl_days=settings.event_ttl_days,
         )
     pipeline = Pipeline(
         app,
@@ -40,7 +41,7 @@ def build_pipeline(settings: Settings, policy: Policy) -> Pipeline:
         role=settings.role,
         sweep_interval=settings.state_sweep_interval,
     )
-    register_views(pipeline)
+    register_views(pipeline, settings, policy)
     return pipeline
 
 

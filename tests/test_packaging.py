@@ -16,13 +16,13 @@ REPO = Path(__file__).resolve().parents[1]
 PROBE = """
 import sys
 from importlib.resources import files
-import detectors, infra, sinks.clickhouse, streams.web, streams.process
+import detectors, infra, sinks.clickhouse, streams.console.page, streams.process
 root = sys.argv[1]
-for module in (detectors, infra, streams.web):
+for module in (detectors, infra, streams.console.page):
     assert module.__file__.startswith(root), module.__file__
-assert {p.name for p in sinks.clickhouse.DDL_DIR.iterdir()} >= {"001_alerts.sql"}
+assert {p.name for p in sinks.clickhouse.DDL_DIR.iterdir()} >= {"001_alerts.sql", "006_events.sql"}
 assert streams.process.DEMO_POLICY.is_file() and str(streams.process.DEMO_POLICY).startswith(root)
-assert "live alerts" in streams.web.FEED_PAGE
+assert {p.name for p in streams.console.page.STATIC.iterdir()} == {"console.html", "console.js", "console.css"}
 """
 
 

@@ -13,6 +13,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from events.exceptions import ComplianceMonitorError
+
 Status = Literal["open", "acknowledged", "closed"]
 TriageAction = Literal["acknowledge", "assign", "close", "reopen", "comment"]
 AuditAction = Literal[
@@ -31,7 +33,7 @@ CloseReason = Literal["resolved", "false_positive", "duplicate", "not_actionable
 MAX_TEXT = 4000
 
 
-class TransitionError(ValueError):
+class TransitionError(ComplianceMonitorError, ValueError):
     """The action is not allowed from the alert's status (HTTP 409)."""
 
 

@@ -18,13 +18,15 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from events.exceptions import ComplianceMonitorError
+
 Role = Literal["officer", "hr", "it", "auditor", "admin"]
 ROLES: tuple[Role, ...] = ("officer", "hr", "it", "auditor", "admin")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 _HASHER = PasswordHasher()
 
 
-class UsersFileError(ValueError):
+class UsersFileError(ComplianceMonitorError, ValueError):
     """The users file cannot be read or is invalid; the message names the key."""
 
 

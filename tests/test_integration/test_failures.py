@@ -13,7 +13,6 @@ import hashlib
 import os
 import subprocess
 import time
-import urllib.request
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -346,7 +345,7 @@ def test_two_detecting_workers_one_killed_and_back_equal_backtest(broker, tmp_pa
             sending.result()
         keyed = f"{second.app_id}-keyed:"
         second.wait_for(  # the survivor takes the killed worker's partitions and goes on
-            lambda: sum(tp.startswith(keyed) for tp in orjson.loads(second.get("/status"))["assigned"]) == 4,
+            lambda: sum(tp.startswith(keyed) for tp in orjson.loads(second.get("/healthz"))["assigned"]) == 4,
             what="every keyed partition on the survivor",
         )
         first.start()
@@ -391,16 +390,16 @@ def test_a_store_that_cannot_write_loses_nothing_and_says_it_is_behind(broker, t
             lambda: worker.metric("cm_sink_flush_failures_total", sink="clickhouse") > 0,
             what="failed flushes",
         )
-        status = orjson.loads(worker.get("/status"))["store"]
+        status = orjson.loads(worker.get("/healthz"))["store"]
         assert status["behind"] and status["pending_rows"] > 0 and status["failing_since"]
         assert worker.metric("cm_sink_pending_rows", sink="clickhouse") > 0
-        with urllib.request.urlopen(f"http://127.0.0.1:{worker.port}/alerts", timeout=10) as response:
-            assert "alert store behind" in response.headers["Warning"]
+        _, _, headers = worker.request("/api/v1/alerts", role="officer")
+        assert "alert store behind" in headers["Warning"]
         time.sleep(30)  # the store stays full for a while; nothing may be dropped meanwhile
         filler.unlink()
         assert_equal(expected, settle(worker, expected), "store unwritable for 30 s")
         assert worker.metric("cm_sink_failing_since_seconds", sink="clickhouse") == 0
-        assert not orjson.loads(worker.get("/status"))["store"]["behind"]
+        assert not orjson.loads(worker.get("/healthz"))["store"]["behind"]
     finally:
         worker.stop()
         subprocess.run(["umount", "--lazy", str(disk)], check=False)

@@ -1,0 +1,1 @@
+"""The compliance officers' console: users, roles, triage, audit, the alert API and its page."""

@@ -1,0 +1,51 @@
+"""Masking for the ``it`` and ``auditor`` roles: employee ids, debtor ids and phone numbers
+show only their last four characters, in the API, the page and exports alike."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+_NUMBER = re.compile(r"\+?\d[\d\- ]{5,}\d")
+MASKED_SUBJECTS = frozenset({"phone", "employee", "debtor", "agent"})
+
+
+def mask_id(value: str) -> str:
+    """``E1042`` -> ``•1042``; ``+8613800138000`` -> ``•8000`` (distress pseudonyms stay)."""
+    if value.startswith(("p-", "ev-")) or len(value) <= 4:
+        return value
+    return "•" + value[-4:]
+
+
+def mask_text(text: str) -> str:
+    """Phone-like numbers inside free text, masked to their last four digits."""
+    return _NUMBER.sub(lambda m: "•" + re.sub(r"\D", "", m.group())[-4:], text)
+
+
+def _mask_value(value: Any, ids: set[str]) -> Any:
+    if isinstance(value, str):
+        return mask_id(value) if value in ids else mask_text(value)
+    if isinstance(value, list):
+        return [_mask_value(v, ids) for v in value]
+    if isinstance(value, dict):
+        return {k: _mask_value(v, ids) for k, v in value.items()}
+    return value
+
+
+def mask_alert(alert: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``alert`` (alert shape, with its triage) as ``it`` and ``auditor`` see it."""
+    ids = set(alert.get("employee_ids") or [])
+    subject = dict(alert["subject"])
+    if subject["kind"] in MASKED_SUBJECTS:
+        ids.add(subject["id"])
+        subject["id"] = mask_id(subject["id"])
+    out = {**alert, "subject": subject}
+    out["employee_ids"] = [mask_id(e) for e in alert.get("employee_ids") or []]
+    out["summary"] = _mask_value(alert.get("summary", ""), ids)
+    out["details"] = _mask_value(alert.get("details", {}), ids)
+    return out
+
+
+def mask_event(event: dict[str, Any], ids: set[str]) -> dict[str, Any]:
+    """A stored event with the numbers and ids in its data masked."""
+    return {**event, "data": _mask_value(event.get("data", {}), ids)}

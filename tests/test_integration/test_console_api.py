@@ -1,0 +1,260 @@
+"""The console API of a real worker (Kafka, chDB): every endpoint and status code, roles,
+masking, reveal-with-reason, the audit log, CSV export and the event stream."""
+
+from __future__ import annotations
+
+import http.client
+import threading
+import time
+import uuid
+from urllib.parse import quote
+
+import orjson
+import pytest
+
+from detectors.privacy import Pseudonymizer
+from tests.factories import at, claim, collection_call, employee, mail
+from tests.fixtures.workers import PSEUDONYM_KEY, TOKENS, WorkerProcess
+from tests.test_integration.test_worker import alert_for, blast_scenario, send, unique_phone
+
+pytestmark = pytest.mark.broker
+
+
+def json_of(worker: WorkerProcess, path: str, role: str | None = "officer", **kwargs) -> tuple[int, dict]:
+    status, body, _ = worker.request(path, role=role, **kwargs)
+    return status, orjson.loads(body)
+
+
+def triage(worker: WorkerProcess, alert_id: str, role: str = "officer", **body) -> tuple[int, dict]:
+    return json_of(worker, f"/api/v1/alerts/{alert_id}/triage", role=role, method="POST", body=body)
+
+
+@pytest.fixture(scope="module")
+def scenario(worker):
+    """A blast (harassment), a night collection call (conduct), small claims (distress)."""
+    tag = uuid.uuid4().hex[:8]
+    events, number, debtor = blast_scenario(tag)
+    who = f"E-c-{tag}"
+    claims = [claim(who, f"{100 + i}.25", at(i), expense_date="2026-07-05") for i in range(11)]
+    send(worker, [*events, *claims])
+    blast = worker.wait_for(lambda: alert_for(worker, "harassment.contact_blast", number), what="blast")
+    quiet = worker.wait_for(lambda: alert_for(worker, "conduct.quiet_hours", debtor), what="quiet hours")
+    pseudonym = Pseudonymizer(PSEUDONYM_KEY.encode()).pseudonym(who)
+    distress = worker.wait_for(
+        lambda: alert_for(worker, "distress.frequent_small_claims", pseudonym), what="distress"
+    )
+    return {
+        "blast": blast,
+        "quiet": quiet,
+        "distress": distress,
+        "number": number,
+        "who": who,
+        "events": events,
+        "tag": tag,
+    }
+
+
+def test_health_needs_no_credentials_and_everything_else_does(worker):
+    status, body, _ = worker.request("/healthz", role=None)
+    assert status == 200 and orjson.loads(body)["ready"]
+    for path in ("/api/v1/alerts", "/api/v1/rules", "/api/v1/audit", "/api/v1/stream", "/api/v1/export.csv"):
+        status, body = json_of(worker, path, role=None)
+        assert status == 401 and "error" in body, path
+    status, body, _ = worker.request(
+        "/api/v1/alerts", role=None, headers={"Authorization": "Bearer not-a-token"}
+    )
+    assert status == 401 and orjson.loads(body)["error"]
+    assert worker.request("/alerts", role="admin")[0] == 404  # the old open endpoint is gone
+
+
+def test_the_queue_shows_new_alerts_with_their_triage_and_filters(worker, scenario):
+    status, page = json_of(worker, "/api/v1/alerts?rule_id=harassment.contact_blast&status=open")
+    assert status == 200
+    [mine] = [a for a in page["alerts"] if a["alert_id"] == scenario["blast"]["alert_id"]]
+    assert mine["triage"]["status"] == "open" and mine["triage"]["assignee"] is None
+    status, page = json_of(worker, f"/api/v1/alerts?q={quote(scenario['number'])}")
+    assert {a["rule_id"] for a in page["alerts"]} >= {"harassment.contact_blast"}
+    status, page = json_of(worker, "/api/v1/alerts?limit=1")
+    assert len(page["alerts"]) == 1 and page["next_cursor"]
+    status, second = json_of(worker, f"/api/v1/alerts?limit=1&cursor={page['next_cursor']}")
+    assert second["alerts"][0]["alert_id"] != page["alerts"][0]["alert_id"]
+    for bad in ("limit=0", "limit=x", "cursor=nope", "status=done", "since=yesterday"):
+        status, body = json_of(worker, f"/api/v1/alerts?{bad}")
+        assert status == 400 and body["error"].split(":")[0] in bad, bad
+
+
+def test_an_alert_page_has_evidence_history_and_its_rule(worker, scenario):
+    alert_id = scenario["blast"]["alert_id"]
+    status, alert = json_of(worker, f"/api/v1/alerts/{alert_id}")
+    assert status == 200
+    assert [f"{e['source']}/{e['id']}" for e in alert["evidence"]] == alert["event_ids"]
+    assert alert["rule"]["rule_id"] == "harassment.contact_blast" and alert["rule"]["settings"]
+    assert alert["history"] == [] or all(h["alert_id"] == alert_id for h in alert["history"])
+    assert json_of(worker, "/api/v1/alerts/no-such-alert")[0] == 404
+
+
+def test_triage_moves_through_its_statuses_and_says_why_not(worker, scenario):
+    alert_id = scenario["quiet"]["alert_id"]
+    status, body = triage(worker, alert_id, action="acknowledge")
+    assert status == 200 and body["triage"]["status"] == "acknowledged"
+    assert triage(worker, alert_id, action="acknowledge")[0] == 409
+    status, body = triage(worker, alert_id, action="close")
+    assert status == 400 and body["error"].startswith("reason")
+    assert triage(worker, alert_id, action="fly")[0] == 400
+    status, body = triage(worker, alert_id, action="assign", assignee="nobody")
+    assert status == 400 and body["error"].startswith("assignee")
+    assert triage(worker, alert_id, action="assign", assignee="hr")[1]["triage"]["assignee"] == "hr"
+    assert triage(worker, alert_id, action="comment", comment="打过电话 <b>ok</b>")[0] == 200
+    status, body = triage(worker, alert_id, action="close", reason="resolved")
+    assert body["triage"] == {**body["triage"], "status": "closed", "reason": "resolved", "assignee": "hr"}
+    assert triage(worker, "no-such-alert", action="acknowledge")[0] == 404
+    status, alert = json_of(worker, f"/api/v1/alerts/{alert_id}")
+    assert alert["triage"]["status"] == "closed"
+    assert [h["action"] for h in alert["history"]] == ["acknowledge", "assign", "comment", "close"]
+    assert alert["history"][2]["comment"] == "打过电话 <b>ok</b>"  # stored and returned as text
+    assert triage(worker, alert_id, action="reopen")[1]["triage"]["status"] == "open"
+
+
+def test_bulk_triage_answers_per_alert(worker, scenario):
+    ids = [scenario["blast"]["alert_id"], "no-such-alert"]
+    change = {"alert_ids": ids, "action": "comment", "comment": "批量"}
+    status, body = json_of(worker, "/api/v1/alerts/triage", method="POST", body=change)
+    assert status == 200
+    assert [(r["alert_id"], r["status"]) for r in body["results"]] == [(ids[0], 200), (ids[1], 404)]
+    status, body = json_of(worker, "/api/v1/alerts/triage", method="POST", body={"action": "comment"})
+    assert status == 400 and body["error"].startswith("alert_ids")
+
+
+def test_roles_decide_who_may_change_reveal_and_read_the_audit_log(worker, scenario):
+    distress = scenario["distress"]["alert_id"]
+    assert triage(worker, distress, role="auditor", action="acknowledge")[0] == 403
+    assert triage(worker, distress, role="it", action="acknowledge")[0] == 403
+    reveal = f"/api/v1/alerts/{distress}/reveal"
+    status, body = json_of(worker, reveal, role="officer", method="POST", body={"reason": "needed"})
+    assert status == 403 and "reveal" in body["error"]
+    assert json_of(worker, reveal, role="hr", method="POST", body={})[0] == 400
+    status, body = json_of(worker, reveal, role="hr", method="POST", body={"reason": "员工援助计划面谈"})
+    pseudonym = scenario["distress"]["subject"]["id"]
+    assert status == 200 and body == {"employees": {pseudonym: scenario["who"]}}
+    assert json_of(worker, "/api/v1/audit", role="officer")[0] == 403
+    status, body = json_of(worker, f"/api/v1/audit?alert_id={distress}&user=hr", role="auditor")
+    assert status == 200  # in the store before the identity was returned
+    [record] = [r for r in body["records"] if r["action"] == "reveal"]
+    assert record["reason"] == "员工援助计划面谈" and record["role"] == "hr"
+
+
+def test_it_and_auditors_see_numbers_masked_and_it_only_alerts_with_actions(worker, scenario):
+    alert_id = scenario["blast"]["alert_id"]
+    number = scenario["number"]
+    status, alert = json_of(worker, f"/api/v1/alerts/{alert_id}", role="auditor")
+    assert status == 200
+    assert alert["subject"]["id"] == "•" + number[-4:]
+    assert all(e.startswith("•") for e in alert["employee_ids"])
+    assert number not in orjson.dumps(alert).decode()
+    query = f"/api/v1/alerts?rule_id=harassment.contact_blast&q={quote(number)}"
+    page = json_of(worker, query, role="auditor")[1]
+    assert page["alerts"] and number not in orjson.dumps(page).decode()
+    assert json_of(worker, f"/api/v1/alerts/{alert_id}", role="it")[0] == 403
+    page = json_of(worker, "/api/v1/alerts", role="it")[1]
+    assert all(a["subject"]["kind"] == "mail_sender" for a in page["alerts"])
+
+
+def test_csv_export_keeps_chinese_and_is_audited(worker, scenario):
+    status, body, headers = worker.request(
+        "/api/v1/export.csv?rule_id=harassment.contact_blast", role="officer"
+    )
+    assert status == 200 and headers["Content-Type"].startswith("text/csv")
+    assert body.startswith("\ufeff".encode())
+    text = body.decode("utf-8-sig")
+    assert text.splitlines()[0].startswith("alert_id,rule_id") and scenario["blast"]["alert_id"] in text
+    assert worker.request("/api/v1/export.csv", role="it")[0] == 403
+
+    def exported():
+        records = json_of(worker, "/api/v1/audit?user=officer", role="admin")[1]["records"]
+        return "export" in [r["action"] for r in records]
+
+    worker.wait_for(exported, timeout=10, what="the export in the audit log")
+
+
+def test_the_rules_endpoint_lists_the_catalogue(worker):
+    status, body = json_of(worker, "/api/v1/rules", role="it")
+    assert status == 200 and "harassment.contact_blast" in [r["rule_id"] for r in body["rules"]]
+
+
+def test_a_session_cookie_needs_its_csrf_token_to_change_anything(worker, scenario):
+    status, body, headers = worker.request(
+        "/login", role=None, method="POST", body={"name": "officer", "password": "pw-officer"}
+    )
+    assert (
+        status == 200 and "HttpOnly" in headers["Set-Cookie"] and "SameSite=Strict" in headers["Set-Cookie"]
+    )
+    cookie = headers["Set-Cookie"].split(";", 1)[0]
+    csrf = orjson.loads(body)["csrf"]
+    assert (
+        worker.request("/login", role=None, method="POST", body={"name": "officer", "password": "x"})[0]
+        == 401
+    )
+    status, session = json_of(worker, "/api/v1/session", role=None, headers={"Cookie": cookie})
+    assert status == 200 and session["user"] == "officer" and session["csrf"] == csrf
+    path = f"/api/v1/alerts/{scenario['blast']['alert_id']}/triage"
+    change = {"action": "comment", "comment": "from the page"}
+    assert worker.request(path, role=None, method="POST", body=change, headers={"Cookie": cookie})[0] == 403
+    status, _, _ = worker.request(
+        path, role=None, method="POST", body=change, headers={"Cookie": cookie, "X-CSRF-Token": csrf}
+    )
+    assert status == 200
+
+
+def _stream(
+    worker: WorkerProcess, found: list[bytes], stop: threading.Event, last: str | None = None
+) -> None:
+    connection = http.client.HTTPConnection("127.0.0.1", worker.port, timeout=30)
+    headers = {"Authorization": f"Bearer {TOKENS['officer']}"}
+    if last:
+        headers["Last-Event-ID"] = last
+    connection.request("GET", "/api/v1/stream", headers=headers)
+    response = connection.getresponse()
+    while not stop.is_set():
+        line = response.readline()
+        if not line:
+            break
+        found.append(line)
+    connection.close()
+
+
+def test_the_stream_pushes_a_new_alert_within_seconds_and_catches_up(worker):
+    found: list[bytes] = []
+    stop = threading.Event()
+    reader = threading.Thread(target=_stream, args=(worker, found, stop), daemon=True)
+    reader.start()
+    time.sleep(1)
+    debtor = f"D-sse-{uuid.uuid4().hex[:8]}"
+    produced = time.monotonic()
+    send(worker, [collection_call(debtor, at(14))])
+    worker.wait_for(lambda: any(debtor.encode() in line for line in found), timeout=30, what="an SSE alert")
+    assert time.monotonic() - produced < 10
+    at_alert = found.index(next(line for line in found if debtor.encode() in line))
+    alert_id = next(line for line in reversed(found[:at_alert]) if line.startswith(b"id: "))
+    boot, number = alert_id[4:].strip().decode().rsplit("-", 1)
+    stop.set()
+    missed: list[bytes] = []
+    before = f"{boot}-{int(number) - 1}"  # the client saw everything up to the message before
+    catch_up = threading.Thread(target=_stream, args=(worker, missed, threading.Event(), before), daemon=True)
+    catch_up.start()
+    worker.wait_for(lambda: any(debtor.encode() in line for line in missed), timeout=10, what="catch-up")
+
+
+def test_it_reads_the_alert_about_a_mail_sender(worker):
+    """IT reads the alert about a collection agency's mail sender (it carries a block action)."""
+    tag = uuid.uuid4().hex[:8]
+    staff = employee(f"E-it-{tag}", unique_phone("216"), unique_phone("138"))
+    sender = f"notice@agency-it-{tag}.example"
+    letter = mail(
+        sender, at(4), "催收函", "您的同事欠款逾期未还，请转告其结清欠款。", employees=(f"E-it-{tag}",)
+    )
+    send(worker, [staff, letter])
+    email = worker.wait_for(
+        lambda: alert_for(worker, "harassment.collection_email", sender), what="mail alert"
+    )
+    status, alert = json_of(worker, f"/api/v1/alerts/{email['alert_id']}", role="it")
+    assert status == 200 and alert["subject"]["id"] == sender
