@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 KAFKA_VERSION := $(shell sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' infra/kafka/pom.xml)
 KAFKA_JARS ?= $(HOME)/.cache/compliance-monitor/kafka-$(KAFKA_VERSION)
 
-.PHONY: install demo test test-quick reliability kafka-jars lint lock clean
+.PHONY: install demo test test-quick reliability kafka-jars browser lint lock clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,11 @@ kafka-jars:  ## fetch the pinned Apache Kafka broker jars from Maven Central (ca
 	@test -f $(KAFKA_JARS)/kafka_2.13-$(KAFKA_VERSION).jar || \
 	  mvn -q -B -f infra/kafka/pom.xml dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory=$(KAFKA_JARS)
 
-test: install kafka-jars  ## everything, on both brokers (Tansu and Apache Kafka)
+browser:  ## Debian's chromium and CJK fonts for the page tests (apt-get, as root in CI)
+	@command -v chromium >/dev/null && dpkg -s fonts-noto-cjk >/dev/null 2>&1 || \
+	  (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-noto-cjk)
+
+test: install kafka-jars browser  ## everything, on both brokers (Tansu and Apache Kafka)
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q -p no:cacheprovider
 

@@ -84,6 +84,7 @@ class ConsoleAPI:
         employee_for: Callable[[str], str | None],
         store_status: Callable[[], dict[str, Any]] | None = None,
         health: Callable[[], dict[str, Any]] | None = None,
+        timezone: str = "UTC",
     ) -> None:
         self.service = service
         self.queries = service.queries
@@ -92,7 +93,7 @@ class ConsoleAPI:
         self.employee_for = employee_for
         self.store_status = store_status
         self.health = health or (lambda: {"ok": True})
-        self.timezone = "UTC"
+        self.timezone = timezone
         """The policy's timezone: the page shows times in it."""
 
     def routes(self) -> list[web.RouteDef]:
@@ -167,6 +168,7 @@ class ConsoleAPI:
                 "rights": rights,
                 "masked": principal.masked,
                 "csrf": principal.csrf,
+                "timezone": self.timezone,
             }
         )
 

@@ -61,6 +61,5 @@ def build_console(
     def rules() -> list[dict[str, Any]]:
         return as_json(catalogue(policy))
 
-    api = ConsoleAPI(service, auth, rules, employee_for, store_status, health)
-    api.timezone = str(policy.timezone)
+    api = ConsoleAPI(service, auth, rules, employee_for, store_status, health, str(policy.timezone))
     return Console(api)

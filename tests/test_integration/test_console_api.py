@@ -196,6 +196,7 @@ def test_a_session_cookie_needs_its_csrf_token_to_change_anything(worker, scenar
     )
     status, session = json_of(worker, "/api/v1/session", role=None, headers={"Cookie": cookie})
     assert status == 200 and session["user"] == "officer" and session["csrf"] == csrf
+    assert session["timezone"] == "Asia/Shanghai"  # the policy's: the page shows times in it
     path = f"/api/v1/alerts/{scenario['blast']['alert_id']}/triage"
     change = {"action": "comment", "comment": "from the page"}
     assert worker.request(path, role=None, method="POST", body=change, headers={"Cookie": cookie})[0] == 403

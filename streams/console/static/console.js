@@ -35,7 +35,7 @@ const WORDS = {
 const SEVERITY_ORDER = { critical: 0, high: 1, medium: 2, low: 3 };
 const state = {
   lang: localStorage.getItem("cm-lang") || (navigator.language.startsWith("zh") ? "zh-CN" : "en"),
-  session: null, alerts: [], cursor: null, fresh: 0, selected: new Set(), sort: null, rules: [],
+  session: null, alerts: [], cursor: null, fresh: 0, selected: new Set(), sort: null, rules: [], revealed: {},
 };
 const $ = id => document.getElementById(id);
 const t = (key, ...args) => { const w = WORDS[state.lang][key]; return typeof w === "function" ? w(...args) : (w ?? key); };
@@ -247,12 +247,14 @@ async function openAlert(id) {
       note, el("button", { type: "button", text: t("comment"), onclick: () => send({ action: "comment", comment: note.value }) }));
   }
   if (rights.includes("reveal") && alert.category === "distress") {
+    // a revealed identity stays on this page until it is reloaded, never in storage
     const why = el("input", { placeholder: t("reveal_reason") });
-    const out = el("p", { class: "revealed" });
+    const out = el("p", { class: "revealed", text: state.revealed[id] || "" });
     triage.append(why, el("button", { type: "button", text: t("reveal"), onclick: async () => {
       const body = await api(`/api/v1/alerts/${encodeURIComponent(id)}/reveal`, { method: "POST", body: { reason: why.value } })
         .catch(error => ({ error: error.message }));
-      out.textContent = body.error || Object.entries(body.employees).map(([p, e]) => `${p} → ${e}`).join(", ");
+      state.revealed[id] = body.error || Object.entries(body.employees).map(([p, e]) => `${p} → ${e}`).join(", ");
+      await openAlert(id);
     } }), out);
   }
   const rule = alert.rule || { detects: "", settings: [] };
