@@ -257,7 +257,7 @@ class ConsoleAPI:
         ids = {*alert.get("employee_ids", []), alert["subject"]["id"]}
         shown = self._shown(alert, principal)
         shown["history"] = self.service.history(alert_id, stored)
-        shown["evidence"] = [mask_event(e, ids) if principal.masked else e for e in events]
+        shown["evidence"] = [marked(mask_event(e, ids) if principal.masked else e) for e in events]
         shown["rule"] = rule
         return json(shown)
 
@@ -430,6 +430,32 @@ class ConsoleAPI:
             if principal.masked:
                 message = type(message)(message.id, message.event, mask_alert(message.data))
         return message.encode()
+
+
+TEXT_FIELDS = ("text", "subject", "body_text")
+
+
+def marked(event: dict[str, Any]) -> dict[str, Any]:
+    """``event`` with the lexicon terms in its transcript turns and texts marked as
+    ``matches: [{start, end, category, term}]`` (turns: on the turn; texts: ``data.matches``)."""
+    from detectors.text.matcher import default_matcher
+
+    matcher = default_matcher()
+
+    def found(text: str) -> list[dict[str, Any]]:
+        hits = matcher.find(text)
+        return [{"start": m.start, "end": m.end, "category": m.category, "term": m.term} for m in hits]
+
+    data = dict(event.get("data") or {})
+    texts = {f: found(data[f]) for f in TEXT_FIELDS if isinstance(data.get(f), str)}
+    if texts:
+        data["matches"] = texts
+    if isinstance(data.get("transcript"), list):
+        data["transcript"] = [
+            {**turn, "matches": found(str(turn.get("text", "")))} if isinstance(turn, dict) else turn
+            for turn in data["transcript"]
+        ]
+    return {**event, "data": data}
 
 
 def _cell(value: str) -> str:

@@ -13,7 +13,7 @@ import orjson
 import pytest
 
 from detectors.privacy import Pseudonymizer
-from tests.factories import at, claim, collection_call, employee, mail
+from tests.factories import at, call, claim, collection_call, employee, mail
 from tests.fixtures.workers import PSEUDONYM_KEY, TOKENS, WorkerProcess
 from tests.test_integration.test_worker import alert_for, blast_scenario, send, unique_phone
 
@@ -259,3 +259,56 @@ def test_it_reads_the_alert_about_a_mail_sender(worker):
     )
     status, alert = json_of(worker, f"/api/v1/alerts/{email['alert_id']}", role="it")
     assert status == 200 and alert["subject"]["id"] == sender
+
+
+def test_evidence_marks_the_lexicon_terms_in_transcripts(worker):
+    debtor = f"D-m-{uuid.uuid4().hex[:8]}"
+    hello = "您好，我是华信资产管理有限公司的催收专员，工号A100。"
+    turns = [
+        {"speaker": "agent", "text": hello, "start_s": 0},
+        {"speaker": "agent", "text": "再不还钱让你坐牢", "start_s": 4},
+    ]
+    send(worker, [collection_call(debtor, at(10), transcript=turns)])
+    threat = worker.wait_for(lambda: alert_for(worker, "conduct.prohibited_language", debtor), what="threat")
+    alert = json_of(worker, f"/api/v1/alerts/{threat['alert_id']}")[1]
+    [event] = alert["evidence"]
+    marked = event["data"]["transcript"][1]
+    assert {"start": 6, "end": 8, "category": "threat", "term": "坐牢"} in marked["matches"]
+    assert all(marked["text"][m["start"] : m["end"]] == m["term"] for m in marked["matches"])
+
+
+def test_new_evidence_reopens_a_closed_alert_as_the_system(worker):
+    tag = uuid.uuid4().hex[:8]
+    events, number, _ = blast_scenario(tag)
+    send(worker, events[:6])
+    blast = worker.wait_for(lambda: alert_for(worker, "harassment.contact_blast", number), what="blast")
+    assert triage(worker, blast["alert_id"], action="close", reason="resolved")[0] == 200
+    fourth = employee(f"E-{tag}-3", unique_phone("216"), unique_phone("138"))
+    send(worker, [fourth, call(number, fourth["data"]["mobile_phone"], at(3))])
+
+    def reopened():
+        alert = json_of(worker, f"/api/v1/alerts/{blast['alert_id']}")[1]
+        return alert if alert["triage"]["status"] == "open" else None
+
+    alert = worker.wait_for(reopened, what="the alert reopened by new evidence")
+    assert alert["revision"] > blast["revision"]
+    assert (alert["history"][-1]["action"], alert["history"][-1]["user"]) == ("reopen", "system")
+
+
+def test_triage_survives_a_worker_restart(broker, tmp_path):
+    tag = uuid.uuid4().hex[:8]
+    worker = WorkerProcess(broker, tmp_path / "console", app_id=f"cm-console-{tag}", topic_prefix=f"c{tag}.")
+    worker.start()
+    try:
+        debtor = f"D-r-{tag}"
+        send(worker, [collection_call(debtor, at(14))])
+        quiet = worker.wait_for(lambda: alert_for(worker, "conduct.quiet_hours", debtor), what="an alert")
+        assert triage(worker, quiet["alert_id"], action="acknowledge")[0] == 200
+        assert triage(worker, quiet["alert_id"], action="close", reason="not_actionable")[0] == 200
+        worker.stop()
+        worker.start()
+        alert = json_of(worker, f"/api/v1/alerts/{quiet['alert_id']}")[1]
+        assert alert["triage"]["status"] == "closed" and alert["triage"]["reason"] == "not_actionable"
+        assert [h["action"] for h in alert["history"]] == ["acknowledge", "close"]
+    finally:
+        worker.stop()

@@ -138,7 +138,8 @@ def test_event_text_renders_as_text_never_as_markup(browser, worker, scenario):
     page, errors = signed_in(browser, worker, "officer")
     page.click(f"#rows tr[data-id='{scenario['threat']['alert_id']}']")
     page.wait_for_selector("#detail .timeline li")
-    assert HOSTILE in page.inner_text("#detail .timeline")
+    assert HOSTILE.replace("坐牢", "") in page.inner_text("#detail .timeline")
+    assert "坐牢" in page.locator("#detail mark").all_inner_texts()  # the threat term the API marked
     assert page.evaluate("window.hacked") is None
     assert page.locator("#detail img").count() == 0 and page.locator("#detail script").count() == 0
     assert errors == []

@@ -186,32 +186,21 @@ function section(title, ...children) {
   return el("section", {}, el("h3", { text: title }), ...children);
 }
 
-function highlighted(text, terms) {
-  // the matched terms of the alert's details, marked; everything stays text nodes
+function highlighted(text, matches = []) {
+  // the lexicon terms the API found, marked; everything stays text nodes
   const node = el("p", { class: "text" });
-  let rest = String(text);
-  const found = terms.filter(term => term && rest.includes(term));
-  while (found.length && rest) {
-    const next = found.map(term => [rest.indexOf(term), term]).filter(([i]) => i >= 0).sort((a, b) => a[0] - b[0])[0];
-    if (!next) break;
-    node.append(rest.slice(0, next[0]), el("mark", { text: next[1] }));
-    rest = rest.slice(next[0] + next[1].length);
+  const value = String(text);
+  let at = 0;
+  for (const m of [...matches].sort((a, b) => a.start - b.start)) {
+    if (m.start < at) continue;
+    node.append(value.slice(at, m.start), el("mark", { title: m.category, text: value.slice(m.start, m.end) }));
+    at = m.end;
   }
-  node.append(rest);
+  node.append(value.slice(at));
   return node;
 }
 
-function terms(alert) {
-  const out = [];
-  const walk = value => {
-    if (Array.isArray(value)) value.forEach(walk);
-    else if (value && typeof value === "object") Object.entries(value).forEach(([k, v]) => (k.includes("term") || k.includes("match") ? out.push(...[].concat(v).filter(x => typeof x === "string")) : walk(v)));
-  };
-  walk(alert.details);
-  return out;
-}
-
-function evidenceItem(event, marks) {
+function evidenceItem(event) {
   const data = event.data || {};
   const from = data.caller || data.sender || data.from_address || "";
   const to = data.callee || data.recipient || (data.to || []).join(", ");
@@ -219,10 +208,12 @@ function evidenceItem(event, marks) {
   if (data.duration_s !== undefined) line.push(`${data.duration_s}s${data.answered ? "" : " ✗"}`);
   if (data.amount !== undefined) line.push(`${data.amount} ${data.currency || ""}`);
   const item = el("li", {}, el("span", { text: line.filter(Boolean).join(" · ") }));
-  for (const key of ["text", "subject", "body_text", "description"]) {
-    if (typeof data[key] === "string" && data[key]) item.append(highlighted(data[key], marks));
+  for (const key of ["subject", "text", "body_text"]) {
+    if (typeof data[key] === "string" && data[key]) item.append(highlighted(data[key], (data.matches || {})[key]));
   }
-  for (const turn of data.transcript || []) item.append(highlighted(`${turn.speaker || ""}: ${turn.text || ""}`, marks));
+  for (const turn of data.transcript || []) {
+    item.append(el("div", { class: "turn" }, el("b", { text: `${turn.speaker || ""}: ` }), highlighted(turn.text || "", turn.matches)));
+  }
   return item;
 }
 
@@ -230,7 +221,6 @@ async function openAlert(id) {
   history.replaceState(null, "", location.search + "#" + id);
   const alert = await api("/api/v1/alerts/" + encodeURIComponent(id));
   const rights = state.session.rights;
-  const marks = terms(alert);
   const panel = $("detail");
   const triage = el("div", { class: "actions" });
   if (rights.includes("triage")) {
@@ -268,7 +258,7 @@ async function openAlert(id) {
     triage,
     section(t("rule_text"), el("p", { text: rule.detects }),
       el("ul", {}, ...rule.settings.map(s => el("li", { text: `${s.key} = ${JSON.stringify(s.value)} (${t("source")}: ${s.source})` })))),
-    section(t("evidence"), el("ol", { class: "timeline" }, ...alert.evidence.map(e => evidenceItem(e, marks)))),
+    section(t("evidence"), el("ol", { class: "timeline" }, ...alert.evidence.map(e => evidenceItem(e)))),
     section(t("related"), el("ul", {}, ...related.alerts.filter(a => a.alert_id !== id).map(a =>
       el("li", {}, el("a", { href: "#" + a.alert_id, text: `${when(a.last_event_time)} ${a.rule_id} ${a.summary}`, onclick: e => { e.preventDefault(); openAlert(a.alert_id); } }))))),
     section(t("history"), el("ol", {}, ...alert.history.map(h => el("li", { text: `${when(h.at)} ${h.user} (${h.role}) ${t(h.action)}${h.reason ? " · " + t(h.reason) : ""}${h.assignee ? " → " + h.assignee : ""}${h.comment ? " · " + h.comment : ""}` })))));
