@@ -19,8 +19,11 @@ log = logging.getLogger(__name__)
 
 
 def register_views(pipeline: Pipeline, settings: Settings, policy: Policy) -> None:
-    """Attach the HTTP views to the pipeline's app."""
+    """Attach the HTTP views to the pipeline's app (and none of Faust's own)."""
     app = pipeline.app
+    # Faust serves /router, /table/{name}/{key} (table values: detector state, the company
+    # directory) and an index by default, without authentication: none of them here.
+    app.web.blueprints._enabled.clear()
 
     @app.page("/metrics")
     async def metrics_view(web, request):

@@ -65,6 +65,8 @@ def test_health_needs_no_credentials_and_everything_else_does(worker):
     )
     assert status == 401 and orjson.loads(body)["error"]
     assert worker.request("/alerts", role="admin")[0] == 404  # the old open endpoint is gone
+    for faust_view in ("/router/", "/table/directory/", "/stats/", "/graph/"):  # Faust's own, open views
+        assert worker.request(faust_view, role=None)[0] == 404, faust_view
 
 
 def test_the_queue_shows_new_alerts_with_their_triage_and_filters(worker, scenario):
@@ -310,5 +312,20 @@ def test_triage_survives_a_worker_restart(broker, tmp_path):
         alert = json_of(worker, f"/api/v1/alerts/{quiet['alert_id']}")[1]
         assert alert["triage"]["status"] == "closed" and alert["triage"]["reason"] == "not_actionable"
         assert [h["action"] for h in alert["history"]] == ["acknowledge", "close"]
+    finally:
+        worker.stop()
+
+
+def test_without_a_users_file_only_health_and_metrics_are_served(broker, tmp_path):
+    tag = uuid.uuid4().hex[:8]
+    worker = WorkerProcess(broker, tmp_path / "closed", app_id=f"cm-closed-{tag}", topic_prefix=f"n{tag}.")
+    del worker.env["CM_USERS"]
+    worker.start()
+    try:
+        assert worker.request("/healthz", role=None)[0] == 200
+        assert worker.request("/metrics", role=None)[0] == 200
+        for path in ("/", "/api/v1/alerts", "/api/v1/session", "/login", "/router/", "/table/directory/"):
+            assert worker.request(path, role="admin")[0] in (404, 405), path
+        assert "console off: CM_USERS is not set" in (worker.data_dir / "worker.log").read_text()
     finally:
         worker.stop()

@@ -1,0 +1,139 @@
+"""The console's pure parts: users file, triage transitions, masking, the stream's catch-up."""
+
+from __future__ import annotations
+
+import stat
+import subprocess
+import sys
+from datetime import UTC, datetime
+
+import pytest
+import yaml
+
+from streams.console.api import _cell
+from streams.console.hub import StreamHub
+from streams.console.masking import mask_alert, mask_text
+from streams.console.triage import TransitionError, Triage, TriageRequest, apply
+from streams.console.users import UsersFileError, add_user, load_users, token_digest
+
+AT = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+
+
+def test_users_file_keeps_hashes_only_and_is_private(tmp_path):
+    path = tmp_path / "users.yaml"
+    token = add_user(path, "li.wei", ["officer"], "李伟", "s3cret-pw", token=True)
+    assert token and stat.S_IMODE(path.stat().st_mode) == 0o600
+    text = path.read_text(encoding="utf-8")
+    assert token not in text and "s3cret-pw" not in text and token_digest(token) in text
+    users = load_users(path)
+    assert users.by_token(token).name == "li.wei" and users.by_token("wrong") is None
+    assert users.by_password("li.wei", "s3cret-pw").display_name == "李伟"
+    assert users.by_password("li.wei", "nope") is None and users.by_password("nobody", "x") is None
+    with pytest.raises(UsersFileError, match="exists already"):
+        add_user(path, "li.wei", ["hr"])
+
+
+def test_a_bad_users_file_names_the_key(tmp_path):
+    path = tmp_path / "users.yaml"
+    path.write_text(yaml.safe_dump({"users": [{"name": "x", "roles": ["boss"]}]}), encoding="utf-8")
+    with pytest.raises(UsersFileError, match=r"users\.0\.roles\.0"):
+        load_users(path)
+    path.write_text(yaml.safe_dump({"users": [{"name": "x", "roles": ["hr"], "password_hash": "plain"}]}))
+    with pytest.raises(UsersFileError, match="password_hash"):
+        load_users(path)
+
+
+def test_the_worker_refuses_a_bad_users_file_before_it_connects(tmp_path):
+    path = tmp_path / "users.yaml"
+    path.write_text("users: [{name: x, roles: []}]\n", encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "streams", "worker"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={
+            "CM_USERS": str(path),
+            "CM_PSEUDONYM_KEY": "k" * 20,
+            "CM_KAFKA_BROKER": "kafka://127.0.0.1:1",
+            "PATH": "/usr/bin:/bin",
+        },
+        check=False,
+    )
+    assert result.returncode == 2 and "users.0.roles" in result.stderr
+
+
+def test_users_add_refuses_an_unknown_role(tmp_path):
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "streams",
+            "users",
+            "add",
+            "x",
+            "--role",
+            "boss",
+            "--users-file",
+            str(tmp_path / "u.yaml"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2 and "officer, hr, it, auditor, admin" in result.stderr
+
+
+def change(current: Triage, **body) -> Triage:
+    return apply(current, TriageRequest(**body), alert_id="a", user="u", role="officer", at=AT)[0]
+
+
+def test_triage_transitions():
+    acknowledged = change(Triage(), action="acknowledge")
+    assert acknowledged.status == "acknowledged"
+    closed = change(acknowledged, action="close", reason="duplicate")
+    assert (closed.status, closed.reason) == ("closed", "duplicate")
+    assert change(closed, action="reopen") == Triage(status="open", updated_at=AT, updated_by="u")
+    assert change(Triage(), action="close", reason="resolved").status == "closed"  # straight from open
+    for current, body in (
+        (acknowledged, {"action": "acknowledge"}),
+        (Triage(), {"action": "reopen"}),
+        (closed, {"action": "close", "reason": "resolved"}),
+        (closed, {"action": "assign", "assignee": "x"}),
+    ):
+        with pytest.raises(TransitionError):
+            change(current, **body)
+    assert change(closed, action="comment", comment="note").status == "closed"
+    with pytest.raises(ValueError, match="reason"):
+        TriageRequest(action="close")
+
+
+def test_masking_keeps_the_last_four_characters_and_pseudonyms():
+    alert = {
+        "subject": {"kind": "phone", "id": "+8613800138000"},
+        "employee_ids": ["E1042", "p-0123456789abcdef0123"],
+        "summary": "External number +8613800138000 reached E1042",
+        "details": {"numbers": ["021-60000000"], "count": 3},
+    }
+    masked = mask_alert(alert)
+    assert masked["subject"]["id"] == "•8000" and masked["employee_ids"] == [
+        "•1042",
+        "p-0123456789abcdef0123",
+    ]
+    assert "+8613800138000" not in masked["summary"] and masked["details"]["count"] == 3
+    assert masked["details"]["numbers"] == ["•0000"] and mask_text("call 95588 now") == "call 95588 now"
+
+
+def test_the_stream_replays_what_a_reconnecting_client_missed():
+    hub = StreamHub(keep=3)
+    first = hub.publish("alert", {"n": 1})
+    for n in range(2, 5):
+        hub.publish("alert", {"n": n})
+    assert [m.data["n"] for m in hub.missed(first.id)] == [2, 3, 4]
+    assert [m.data["n"] for m in hub.missed("other-boot-9")] == [2, 3, 4]  # all that is kept
+    assert hub.missed(None) == [] and first.encode().startswith(b"id: " + first.id.encode())
+
+
+def test_csv_cells_never_start_a_formula():
+    assert _cell("=HYPERLINK(1)") == "'=HYPERLINK(1)" and _cell("@cmd") == "'@cmd"
+    assert _cell("+8613800138000") == "+8613800138000" and _cell("-1+2") == "'-1+2"
