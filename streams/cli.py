@@ -346,8 +346,13 @@ def demo(
     sys.exit(run_demo(settings, duration=duration, rate=rate))
 
 
-@app.command()
+bench_app = typer.Typer(help="Benchmarks (docs/performance.md).")
+app.add_typer(bench_app, name="bench")
+
+
+@bench_app.callback(invoke_without_command=True)
 def bench(
+    context: typer.Context,
     events: Annotated[int, typer.Option("--events", help="events to produce and process")] = 50_000,
     json_out: Annotated[
         Path | None, typer.Option("--json", help="also write the report to this file")
@@ -355,14 +360,33 @@ def bench(
     broker: BrokerOpt = None,
 ) -> None:
     """End-to-end benchmark: pipeline vs a bare consumer and a no-op Faust agent on the same events."""
-    import json
+    if context.invoked_subcommand is not None:
+        return
     import os
 
     from bench import run_bench
 
     settings = _settings(kafka_broker=broker)
     configured = broker is not None or "CM_KAFKA_BROKER" in os.environ
-    report = run_bench(settings, events, configured, lambda text: err.print(text, highlight=False))
+    _report(run_bench(settings, events, configured, lambda text: err.print(text, highlight=False)), json_out)
+
+
+@bench_app.command("console")
+def bench_console(
+    alerts: Annotated[int, typer.Option("--alerts", help="alerts in the store")] = 1_000_000,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="also write the report to this file")
+    ] = None,
+) -> None:
+    """The console on a store of N alerts: p95 of the queue, a filtered page, an alert page, the stream."""
+    from bench.console import run_console_bench
+
+    _report(run_console_bench(alerts, lambda text: err.print(text, highlight=False)), json_out)
+
+
+def _report(report: dict[str, Any], json_out: Path | None) -> None:
+    import json
+
     text = json.dumps(report, indent=2)
     typer.echo(text)
     if json_out is not None:

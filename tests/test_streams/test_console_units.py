@@ -137,3 +137,11 @@ def test_the_stream_replays_what_a_reconnecting_client_missed():
 def test_csv_cells_never_start_a_formula():
     assert _cell("=HYPERLINK(1)") == "'=HYPERLINK(1)" and _cell("@cmd") == "'@cmd"
     assert _cell("+8613800138000") == "+8613800138000" and _cell("-1+2") == "'-1+2"
+
+
+def test_the_console_bench_reports_every_figure_on_a_small_store():
+    from bench.console import run_console_bench
+
+    report = run_console_bench(500, lambda text: None)
+    for key in ("list_p95_ms", "filter_p95_ms", "detail_p95_ms", "sse_delay_p95_ms"):
+        assert report[key] > 0 and len(report[key.replace("_p95", "")]) >= 20, key
