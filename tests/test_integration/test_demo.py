@@ -27,7 +27,10 @@ def test_demo_starts_everything_prints_where_to_look_shows_alerts_and_stops_by_i
     )
     out = result.stdout
     assert result.returncode == 0, (out[-3000:], result.stderr[-3000:])
-    assert re.search(r"live alert feed\s+http://127\.0\.0\.1:\d+/", out), out[:2000]
+    assert re.search(r"console\s+http://127\.0\.0\.1:\d+/", out), out[:2000]
+    for role in ("officer", "hr", "it", "auditor", "admin"):  # one demo login per role
+        assert re.search(rf"\S+\s+{role}\s+password \S{{8,}}", out), (role, out[:2000])
+    assert (data / "users.yaml").is_file()
     assert "/metrics" in out and str(data) in out
     # without CM_PSEUDONYM_KEY the demo generated one: the worker ran and alerts were printed
     assert re.search(r"^\s*(low|medium|high|critical) new ", out, re.M), out[-3000:]
