@@ -70,7 +70,12 @@ class AlertQueries:
             return self.client.query(sql, parameters=parameters).result_rows
 
     def list_alerts(
-        self, where: AlertFilter, limit: int, cursor: str | None = None, ids: list[str] | None = None
+        self,
+        where: AlertFilter,
+        limit: int,
+        cursor: str | None = None,
+        ids: list[str] | None = None,
+        stored_after: datetime | None = None,
     ) -> tuple[list[dict[str, Any]], str | None]:
         """Alerts newest first (by last event time), with their triage; and the next page's cursor."""
         db = self.database
@@ -96,6 +101,9 @@ class AlertQueries:
         if ids is not None:
             clauses.append("alert_id IN {ids:Array(String)}")
             params["ids"] = ids
+        if stored_after is not None:
+            clauses.append("inserted_at > {stored_after:DateTime64(3)}")
+            params["stored_after"] = _naive_utc(stored_after)
         if cursor:
             when, after = decode_cursor(cursor)
             clauses.append("(last_event_time, alert_id) < ({c_time:DateTime64(3)}, {c_id:String})")
@@ -167,6 +175,11 @@ class AlertQueries:
             record["at"] = _iso(record["at"])
             out.append(record)
         return out
+
+    def store_time(self) -> datetime:
+        """The store's clock (what ``inserted_at`` is measured by), as UTC."""
+        [(now,)] = self._query("SELECT now64(3, 'UTC')", {})
+        return now.replace(tzinfo=UTC) if now.tzinfo is None else now
 
     def events(self, uids: list[str]) -> list[dict[str, Any]]:
         """The stored events among ``uids``, oldest first (as received)."""

@@ -262,6 +262,42 @@ def _check_users(settings: Any) -> None:
         raise typer.Exit(2) from error
 
 
+@app.command("console")
+def console_command(
+    broker: BrokerOpt = None,
+    clickhouse_url: Annotated[
+        str | None,
+        typer.Option("--clickhouse-url", help="the alert store, http(s)://… (env CM_CLICKHOUSE_URL)"),
+    ] = None,
+    policy: PolicyOpt = None,
+    web_port: Annotated[int | None, typer.Option("--web-port", help="port (env CM_WEB_PORT)")] = None,
+    users: Annotated[Path | None, typer.Option("--users", help="the users file (env CM_USERS)")] = None,
+) -> None:
+    """The console as a process of its own, against a ClickHouse server the workers write to."""
+    settings = _settings(
+        kafka_broker=broker, clickhouse_url=clickhouse_url, policy=policy, web_port=web_port, users=users
+    )
+    if settings.users is None:
+        err.print("[red]cannot start[/red]: the console needs a users file (--users or CM_USERS)")
+        raise typer.Exit(2)
+    _check_users(settings)
+    if settings.clickhouse_dsn.startswith("chdb:"):
+        err.print(
+            "with embedded chDB the worker that owns the store serves the console; this process "
+            "must be the only one on its path",
+            highlight=False,
+        )
+    loaded = _policy(settings.policy, settings.phone_region)
+    from streams.console.standalone import run_console
+    from streams.topics import BrokerUnreachableError
+
+    try:
+        run_console(settings, loaded)
+    except BrokerUnreachableError as error:
+        err.print(f"[red]cannot start[/red]: {escape(str(error))}", highlight=False)
+        raise typer.Exit(2) from error
+
+
 @users_app.command("add")
 def users_add(
     name: Annotated[str, typer.Argument(help="user name, shown in the audit log")],

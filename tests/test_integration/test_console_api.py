@@ -309,8 +309,13 @@ def test_triage_survives_a_worker_restart(broker, tmp_path):
         assert triage(worker, quiet["alert_id"], action="close", reason="not_actionable")[0] == 200
         worker.stop()
         worker.start()
-        alert = json_of(worker, f"/api/v1/alerts/{quiet['alert_id']}")[1]
-        assert alert["triage"]["status"] == "closed" and alert["triage"]["reason"] == "not_actionable"
+
+        def closed():  # the restarted store writes what it had not written yet from the topic
+            alert = json_of(worker, f"/api/v1/alerts/{quiet['alert_id']}")[1]
+            return alert if alert["triage"]["status"] == "closed" else None
+
+        alert = worker.wait_for(closed, timeout=30, what="the triage back after the restart")
+        assert alert["triage"]["reason"] == "not_actionable"
         assert [h["action"] for h in alert["history"]] == ["acknowledge", "close"]
     finally:
         worker.stop()

@@ -112,7 +112,20 @@ def test_schemas_are_written_for_every_type(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "command", ["backtest", "worker", "simulate", "demo", "schemas", "policy", "bench", "score", "rules"]
+    "command",
+    [
+        "backtest",
+        "worker",
+        "simulate",
+        "demo",
+        "schemas",
+        "policy",
+        "bench",
+        "score",
+        "rules",
+        "console",
+        "users",
+    ],
 )
 def test_every_subcommand_has_help(command):
     result = runner.invoke(app, [command, "--help"])

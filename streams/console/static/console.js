@@ -218,17 +218,22 @@ function evidenceItem(event) {
 }
 
 async function openAlert(id) {
+  // renders may overlap (a click and the stream): only the newest one is drawn, and what
+  // the user had typed or chosen in the panel is kept across it
+  const render = state.render = (state.render || 0) + 1;
   history.replaceState(null, "", location.search + "#" + id);
   const alert = await api("/api/v1/alerts/" + encodeURIComponent(id));
   const rights = state.session.rights;
   const panel = $("detail");
+  const kept = panel.dataset.id === id
+    ? Object.fromEntries([...panel.querySelectorAll("[data-keep]")].map(n => [n.dataset.keep, n.value])) : {};
   const triage = el("div", { class: "actions" });
   if (rights.includes("triage")) {
-    const note = el("input", { placeholder: t("comment") });
-    const assignee = el("input", { placeholder: t("assignee") });
-    const reason = el("select", {}, ...["resolved", "false_positive", "duplicate", "not_actionable"].map(r => el("option", { value: r, text: t(r) })));
+    const note = el("input", { placeholder: t("comment"), "data-keep": "comment" });
+    const assignee = el("input", { placeholder: t("assignee"), "data-keep": "assignee" });
+    const reason = el("select", { "data-keep": "reason" }, ...["resolved", "false_positive", "duplicate", "not_actionable"].map(r => el("option", { value: r, text: t(r) })));
     const send = body => api(`/api/v1/alerts/${encodeURIComponent(id)}/triage`, { method: "POST", body })
-      .then(() => openAlert(id)).catch(error => triage.append(el("p", { class: "error", text: error.message })));
+      .then(() => { for (const n of triage.querySelectorAll("input[data-keep]")) n.value = ""; return openAlert(id); }).catch(error => triage.append(el("p", { class: "error", text: error.message })));
     triage.append(
       el("button", { type: "button", text: t("acknowledge"), onclick: () => send({ action: "acknowledge" }) }),
       assignee, el("button", { type: "button", text: t("assign"), onclick: () => send({ action: "assign", assignee: assignee.value }) }),
@@ -238,7 +243,7 @@ async function openAlert(id) {
   }
   if (rights.includes("reveal") && alert.category === "distress") {
     // a revealed identity stays on this page until it is reloaded, never in storage
-    const why = el("input", { placeholder: t("reveal_reason") });
+    const why = el("input", { placeholder: t("reveal_reason"), "data-keep": "why" });
     const out = el("p", { class: "revealed", text: state.revealed[id] || "" });
     triage.append(why, el("button", { type: "button", text: t("reveal"), onclick: async () => {
       const body = await api(`/api/v1/alerts/${encodeURIComponent(id)}/reveal`, { method: "POST", body: { reason: why.value } })
@@ -249,6 +254,9 @@ async function openAlert(id) {
   }
   const rule = alert.rule || { detects: "", settings: [] };
   const related = await api("/api/v1/alerts?limit=20&q=" + encodeURIComponent(alert.subject.id)).catch(() => ({ alerts: [] }));
+  if (render !== state.render) return;
+  for (const node of triage.querySelectorAll("[data-keep]")) if (kept[node.dataset.keep] !== undefined) node.value = kept[node.dataset.keep];
+  panel.dataset.id = id;
   panel.replaceChildren(
     el("button", { type: "button", text: t("back"), onclick: () => { panel.hidden = true; history.replaceState(null, "", location.search); } }),
     el("h2", { class: "sev-" + alert.severity, text: `${alert.severity} · ${alert.rule_id}` }),
