@@ -128,16 +128,7 @@ async def _measure(sink: ClickHouseSink, ids: list[str], work: Path, say: Callab
         return None
 
     settings = Settings(data_dir=work, users=users)
-    console = build_console(
-        settings,
-        load_policy(DEMO_POLICY),
-        client=sink.client,
-        database=sink.database,
-        lock=sink._lock,
-        publish=publish,
-        employee_for=sink.employee_for,
-        secret=secrets.token_bytes(32),
-    )
+    console = build_console(settings, load_policy(DEMO_POLICY), sink=sink, publish=publish)
     app = web.Application()
     app.router.add_routes(console.routes())
     runner = web.AppRunner(app)

@@ -4,7 +4,6 @@ that owns the alert store, the console (``streams.console``) when ``CM_USERS`` i
 from __future__ import annotations
 
 import logging
-import secrets
 from typing import Any
 
 import orjson
@@ -29,24 +28,17 @@ def register_views(pipeline: Pipeline, settings: Settings, policy: Policy) -> No
     async def metrics_view(web, request):
         return web.bytes(metrics.render(), content_type="text/plain")
 
-    if not isinstance(pipeline.sink, ClickHouseSink):
+    sink = pipeline.sink
+    if not isinstance(sink, ClickHouseSink) or settings.users is None:
+        if isinstance(sink, ClickHouseSink):
+            log.warning("console off: CM_USERS is not set, so this port serves only /healthz and /metrics")
 
         @app.page("/healthz")
         async def health_view(web, request):
             return web.json(pipeline.status())
 
         return
-    if settings.users is None:
-        log.warning("console off: CM_USERS is not set, so this port serves only /healthz and /metrics")
-
-        @app.page("/healthz")
-        async def store_health_view(web, request):
-            return web.json(pipeline.status())
-
-        return
     from streams.console.app import build_console
-
-    sink = pipeline.sink
 
     async def publish(record: Any) -> None:
         await pipeline.publish_audit(orjson.dumps(record.model_dump(mode="json")), record.alert_id)
@@ -54,20 +46,10 @@ def register_views(pipeline: Pipeline, settings: Settings, policy: Policy) -> No
     console = build_console(
         settings,
         policy,
-        client=sink.client,
-        database=sink.database,
-        lock=sink._lock,
+        sink=sink,
         publish=publish,
-        employee_for=sink.employee_for,
         store_status=pipeline.store_status,
         health=pipeline.status,
-        secret=_secret(settings),
     )
     pipeline.on_stored.append(console.service.after_store)
     app.web.web_app.router.add_routes(console.routes())
-
-
-def _secret(settings: Settings) -> bytes:
-    if settings.console_secret is not None:
-        return settings.console_secret.get_secret_value().encode()
-    return secrets.token_bytes(32)  # sessions end with the process

@@ -6,7 +6,7 @@ The same code runs inside the worker that owns the alert store (embedded chDB) a
 
 from __future__ import annotations
 
-import threading
+import secrets
 from collections.abc import Awaitable, Callable
 from functools import lru_cache
 from typing import Any
@@ -15,6 +15,7 @@ from aiohttp import web
 
 from detectors import Policy
 from sinks.alert_queries import AlertQueries
+from sinks.clickhouse import ClickHouseSink
 from streams.console.api import ConsoleAPI
 from streams.console.auth import Authenticator
 from streams.console.hub import StreamHub
@@ -40,26 +41,30 @@ def build_console(
     settings: Settings,
     policy: Policy,
     *,
-    client: Any,
-    database: str,
-    lock: threading.Lock,
+    sink: ClickHouseSink,
     publish: Callable[[AuditRecord], Awaitable[None]],
-    employee_for: Callable[[str], str | None],
-    secret: bytes,
     store_status: Callable[[], dict[str, Any]] | None = None,
     health: Callable[[], dict[str, Any]] | None = None,
 ) -> Console:
-    """The console for ``settings.users`` on the store behind ``client``."""
+    """The console for ``settings.users`` on the store behind ``sink`` (read through its client)."""
     from detectors.catalogue import as_json, catalogue
 
     assert settings.users is not None  # noqa: S101 - the caller checks
     users = load_users(settings.users)
-    auth = Authenticator(users, secret, settings.trusted_proxy_header, settings.trusted_proxies)
-    service = TriageService(AlertQueries(client, database, lock), publish, StreamHub())
+    auth = Authenticator(users, _secret(settings), settings.trusted_proxy_header, settings.trusted_proxies)
+    queries = AlertQueries(sink.client, sink.database, sink._lock)
+    service = TriageService(queries, publish, StreamHub())
 
     @lru_cache(maxsize=1)
     def rules() -> list[dict[str, Any]]:
         return as_json(catalogue(policy))
 
-    api = ConsoleAPI(service, auth, rules, employee_for, store_status, health, str(policy.timezone))
+    api = ConsoleAPI(service, auth, rules, sink.employee_for, store_status, health, str(policy.timezone))
     return Console(api)
+
+
+def _secret(settings: Settings) -> bytes:
+    """The key that signs session cookies: ``CM_CONSOLE_SECRET``, or one for this process."""
+    if settings.console_secret is not None:
+        return settings.console_secret.get_secret_value().encode()
+    return secrets.token_bytes(32)  # sessions end with the process

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 from collections import OrderedDict
 from datetime import datetime, timedelta
 from typing import Any
@@ -96,21 +95,8 @@ def run_console(settings: Settings, policy: Policy) -> None:
             key=(record.alert_id or "").encode() or None,
         )
 
-    secret = (
-        settings.console_secret.get_secret_value().encode()
-        if settings.console_secret
-        else secrets.token_bytes(32)
-    )
     console = build_console(
-        settings,
-        policy,
-        client=sink.client,
-        database=sink.database,
-        lock=sink._lock,
-        publish=publish,
-        employee_for=sink.employee_for,
-        secret=secret,
-        health=lambda: {"ready": True, "role": "console"},
+        settings, policy, sink=sink, publish=publish, health=lambda: {"ready": True, "role": "console"}
     )
 
     async def start(app: web.Application) -> None:

@@ -94,16 +94,7 @@ def test_the_follower_streams_what_others_stored(tmp_path):
     async def publish(record):
         return None
 
-    console = build_console(
-        settings,
-        load_policy(DEMO_POLICY),
-        client=sink.client,
-        database=sink.database,
-        lock=sink._lock,
-        publish=publish,
-        employee_for=sink.employee_for,
-        secret=b"s" * 32,
-    )
+    console = build_console(settings, load_policy(DEMO_POLICY), sink=sink, publish=publish)
     follower = StoreFollower(console)
 
     async def scenario() -> list[str]:
