@@ -111,8 +111,7 @@ class Pipeline:
             app.agent(topics.alerts, name="store_alerts")(self.store_alerts)
             app.agent(topics.pseudonyms, name="store_pseudonyms")(self.store_pseudonyms)
             app.agent(topics.triage, name="store_triage")(self.store_triage)
-            for name, topic in topics.inputs.items():
-                app.agent(topic, name=f"store_events.{name}")(self.store_events)
+            app.agent(topics.evidence, name="store_evidence")(self.store_evidence)
             app.timer(flush_interval, name="flush_store")(self.flush_store)
 
     def _outbox(self) -> Outbox:
@@ -176,13 +175,14 @@ class Pipeline:
     async def _route_batch(self, events: list[faust.EventT]) -> None:
         outbox = self._outbox()
         outgoing: dict[int, list[bytes]] = defaultdict(list)
+        evidence: list[bytes] = []
         for event in events:
             message = event.message
             if fetched_before_seek(message):
                 continue  # read again from where its partition was sought, after this batch
             metrics.child(metrics.EVENTS_CONSUMED, message.topic).inc()
             try:
-                routed = self._validate(event)
+                routed = self._validate(event, evidence)
             except Exception as error:  # a bug must not take the good events of the batch down
                 log.exception("validating %s[%d]@%d failed", message.topic, message.partition, message.offset)
                 routed = Rejection("internal_error", f"{type(error).__name__} while validating")
@@ -196,11 +196,14 @@ class Pipeline:
             await self.tables.directory.flush(outbox)
             await self._confirm(outbox)
         for partition, records in outgoing.items():
-            await self._send_keyed(outbox, partition, records)
+            await self._send_chunked(outbox, self.topics.keyed, partition, records)
+        if evidence:  # with the batch's copies: confirmed before the batch is acknowledged
+            await self._send_chunked(outbox, self.topics.evidence, None, evidence)
         await self._confirm(outbox)
 
-    def _validate(self, event: faust.EventT) -> list[tuple[int, bytes]] | Rejection:
-        """One input message: its keyed copies (partition, value), or why it is rejected."""
+    def _validate(self, event: faust.EventT, evidence: list[bytes]) -> list[tuple[int, bytes]] | Rejection:
+        """One input message: its keyed copies (partition, value), or why it is rejected. A
+        forwarded event is also added to ``evidence`` as ``[uid, type, time, event]``."""
         message = event.message
         try:
             obj = orjson.loads(message.value)
@@ -220,6 +223,10 @@ class Pipeline:
                 return Rejection("too_large", f"event of {len(message.value)} bytes: too large to forward")
             out.append((self._partition(item.key), value))
         # only a valid event that will be forwarded counts and changes the directory
+        if copies:  # the event as received, for the console's evidence (events table)
+            evidence.append(
+                orjson.dumps([parsed.uid, parsed.type, parsed.timestamp])[:-1] + b"," + message.value + b"]"
+            )
         self.engine.observe_reference(parsed)  # the directory is a global table: update it here
         for item in copies:
             metrics.child(metrics.KEYED_SENT, item.family).inc()
@@ -233,8 +240,11 @@ class Pipeline:
         """The keyed-topic partition of ``key`` (Kafka's default murmur2 partitioner)."""
         return _murmur2(key) % self.keyed_partitions
 
-    async def _send_keyed(self, outbox: Outbox, partition: int, records: list[bytes]) -> None:
-        topic = self.topics.keyed.get_topic_name()
+    async def _send_chunked(
+        self, outbox: Outbox, topic_of: faust.TopicT, partition: int | None, records: list[bytes]
+    ) -> None:
+        """``records`` as JSON arrays of at most ``MAX_BATCH_BYTES`` each, to one partition."""
+        topic = topic_of.get_topic_name()
         chunk: list[bytes] = []
         size = 0
         for record in records:
@@ -332,7 +342,7 @@ class Pipeline:
             await outbox.send(self.topics.pseudonyms.get_topic_name(), payload, key=output.pseudonym.encode())
         else:  # a risk-score signal: keyed by the employee, one more hop
             value = orjson.dumps({"family": RISK, "signal": output.as_dict(), "event": message["event"]})
-            await self._send_keyed(outbox, self._partition(output.employee_id), [value])
+            await self._send_chunked(outbox, self.topics.keyed, self._partition(output.employee_id), [value])
             metrics.KEYED_SENT.labels(RISK).inc()
 
     async def store_alerts(self, stream: faust.StreamT) -> None:
@@ -351,9 +361,9 @@ class Pipeline:
         """Buffer the console's audit records (and the triage states they lead to)."""
         await self._store(stream, self._add_audit)
 
-    async def store_events(self, stream: faust.StreamT) -> None:
-        """Buffer every valid input event, kept as the evidence the console shows."""
-        await self._store(stream, self._add_event)
+    async def store_evidence(self, stream: faust.StreamT) -> None:
+        """Buffer the input events the input hop forwarded, kept as the evidence the console shows."""
+        await self._store(stream, self._add_evidence)
 
     async def publish_audit(self, record: bytes, alert_id: str | None) -> None:
         """Send one audit record to the triage topic and wait until the broker has it."""
@@ -389,16 +399,10 @@ class Pipeline:
         record = AuditRecord.model_validate_json(value)  # not one: a ValueError, skipped and counted
         self.sink.add_audit(record.model_dump())
 
-    def _add_event(self, value: bytes) -> None:
-        """A valid input event into the events table; an invalid one is the input hop's to reject."""
+    def _add_evidence(self, value: bytes) -> None:
         assert self.sink is not None  # noqa: S101 - only registered with a sink
-        try:
-            parsed = parse_event_dict(orjson.loads(value), self.context)
-        except orjson.JSONDecodeError:
-            return
-        if isinstance(parsed, Rejection):
-            return
-        self.sink.add_event(parsed.uid, parsed.type, datetime.fromtimestamp(parsed.timestamp, UTC), value)
+        for uid, event_type, timestamp, event in orjson.loads(value):
+            self.sink.add_event(uid, event_type, datetime.fromtimestamp(timestamp, UTC), orjson.dumps(event))
 
     def _add_pseudonym(self, value: bytes) -> None:
         assert self.sink is not None  # noqa: S101 - only registered with a sink

@@ -23,6 +23,8 @@ class PipelineTopics:
     alerts: faust.TopicT
     deadletter: faust.TopicT
     actions: faust.TopicT
+    evidence: faust.TopicT
+    """Forwarded input events, in batches, for the store's ``events`` table (internal)."""
     triage: faust.TopicT
     """The console's audit records (key ``alert_id``), written to ClickHouse by the store."""
     pseudonyms: faust.TopicT
@@ -43,6 +45,7 @@ def declare_topics(app: faust.App, settings: Settings) -> PipelineTopics:
         deadletter=topic(names.deadletter),
         actions=topic(names.actions),
         triage=topic(names.triage),
+        evidence=topic(f"{settings.app_id}-evidence", partitions=settings.partitions, internal=True),
         pseudonyms=topic(f"{settings.app_id}-pseudonyms", partitions=settings.partitions, internal=True),
     )
 
