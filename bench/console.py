@@ -99,6 +99,7 @@ def _fill(sink: ClickHouseSink, count: int, say: Callable[[str], None]) -> list[
                         "officer",
                         "acknowledge",
                         alert_id,
+                        "",
                         "open",
                         "acknowledged",
                         "",

@@ -16,7 +16,7 @@ from detectors.base import Detector, Finding, State
 from detectors.durations import suppression_period
 from detectors.windows import ALLOWED_LATENESS
 from events import Action, Alert
-from events.alert import MAX_EVENT_IDS, SEVERITY_RANK
+from events.alert import MAX_EVENT_IDS, SEVERITY_RANK, ActionAlert
 
 
 def alert_id_for(rule_id: str, subject_kind: str, subject_id: str, anchor: float) -> str:
@@ -147,15 +147,19 @@ class AlertBook:
         )
 
     def actions(self, alert: Alert, finding: Finding, state: State) -> list[Action]:
-        """The finding's IT requests that are not already in force (one per target and period)."""
+        """The finding's IT requests, once per target and alert.
+
+        A later alert for the same target asks again: the action book then extends the
+        block in force rather than opening a second one (:mod:`detectors.action_book`).
+        """
         out = []
         for request in finding.actions:
             key = f"action|{request.kind}|{request.target}"
             held = state.get(key)
-            if held and finding.trigger_ts < held["until"]:
+            if held and held.get("alert_id") == alert.alert_id:
                 continue
             anchor = finding.trigger_ts
-            state[key] = {"until": anchor + request.duration.total_seconds()}
+            state[key] = {"alert_id": alert.alert_id, "until": anchor + request.duration.total_seconds()}
             requested = self.clock()
             out.append(
                 Action(
@@ -166,6 +170,7 @@ class AlertBook:
                     requested_at=requested,
                     expires_at=requested + request.duration,
                     reason=request.reason,
+                    alert=ActionAlert(rule_id=alert.rule_id, severity=alert.severity, summary=alert.summary),
                 )
             )
         return out

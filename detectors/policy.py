@@ -29,6 +29,7 @@ from pydantic import (
     field_validator,
 )
 
+from detectors.action_policy import ActionsPolicy
 from detectors.base import RuleConfig
 from detectors.durations import Duration
 from detectors.exceptions import PolicyError
@@ -106,6 +107,7 @@ class _PolicyFile(BaseModel):
     company: Company = Field(default_factory=Company)
     privacy: Privacy = Field(default_factory=Privacy)
     input: InputBounds = Field(default_factory=InputBounds)
+    actions: ActionsPolicy = Field(default_factory=ActionsPolicy)
     rules: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -121,6 +123,7 @@ class Policy:
     policy_version: str
     privacy: Privacy = field(default_factory=Privacy)
     input: InputBounds = field(default_factory=InputBounds)
+    actions: ActionsPolicy = field(default_factory=ActionsPolicy)
     region: str = "CN"
     switchboard: frozenset[str] = frozenset()
     allow_numbers: frozenset[str] = frozenset()
@@ -242,6 +245,7 @@ def policy_from_mapping(data: Any, source: str = "<policy>", region: str = "CN")
         policy_version=f"{parsed.version}-{_fingerprint(effective)}",
         privacy=parsed.privacy,
         input=parsed.input,
+        actions=parsed.actions,
         region=region,
         switchboard=switchboard,
         allow_numbers=allow,

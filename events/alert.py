@@ -48,15 +48,43 @@ class Alert(BaseModel):
     )
 
 
+ActionKind = Literal["block_sender", "block_domain"]
+ActionState = Literal["pending_approval", "active", "rejected", "revoked", "expired"]
+ENDED_STATES = frozenset({"rejected", "revoked", "expired"})
+"""States an action never leaves."""
+
+
+class ActionAlert(BaseModel):
+    """What an action's receivers see of the alert behind it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rule_id: str
+    severity: Severity
+    summary: str
+
+
 class Action(BaseModel):
-    """A request to IT (topic ``compliance.actions``), e.g. to block a mail sender."""
+    """An IT action (topic ``compliance.actions``, compacted, key ``action_id``): its latest state.
+
+    A request from a rule starts ``active``, or ``pending_approval`` when the policy asks for
+    approval; it ends ``rejected``, ``revoked`` or ``expired`` (at ``expires_at``). A later
+    alert for the same target extends ``expires_at`` of the action in force instead of adding
+    a second one.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     action_id: str
-    kind: Literal["block_sender", "block_domain"]
+    kind: ActionKind
     target: str
     alert_id: str
     requested_at: datetime
     expires_at: datetime | None = None
     reason: str
+    state: ActionState = "active"
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    comment: str | None = None
+    alert: ActionAlert | None = None
+    """The rule, severity and summary of the alert that asked for the action."""

@@ -56,6 +56,7 @@ AUDIT_COLUMNS = [
     "role",
     "action",
     "alert_id",
+    "action_id",
     "from_status",
     "to_status",
     "assignee",

@@ -45,6 +45,20 @@ ALERTS = Counter(
     registry=REGISTRY,
 )
 ACTIONS = Counter("cm_actions_total", "IT action requests published, by kind", ["kind"], registry=REGISTRY)
+ACTION_STATES = Counter(
+    "cm_action_states_total",
+    "IT action state changes published by the action keeper, by kind and new state",
+    ["kind", "state"],
+    registry=REGISTRY,
+)
+ACTIONS_IN_FORCE = Gauge(
+    "cm_actions_in_force", "IT actions pending approval or active (on the keeper)", registry=REGISTRY
+)
+ACTION_DECISIONS_REFUSED = Counter(
+    "cm_action_decisions_refused_total",
+    "Decisions the keeper did not apply (unknown action, or not allowed from its state)",
+    registry=REGISTRY,
+)
 DETECTOR_SECONDS = Histogram(
     "cm_detector_seconds",
     "Time the detectors of one key family take per event",

@@ -35,7 +35,8 @@ from events import Action, Alert, Rejection, parse_event_dict
 from sinks import metrics
 from sinks.base import Sink
 from sinks.exceptions import SinkError
-from sinks.kafka import action_record, alert_record, deadletter_record
+from sinks.kafka import alert_record, deadletter_record
+from streams.actions.commands import RequestCommand
 from streams.console.triage import AuditRecord
 from streams.consumer_fixes import fetched_before_seek
 from streams.delivery import DeliveryError, Outbox, fail_stop
@@ -114,7 +115,8 @@ class Pipeline:
             app.agent(topics.evidence, name="store_evidence")(self.store_evidence)
             app.timer(flush_interval, name="flush_store")(self.flush_store)
 
-    def _outbox(self) -> Outbox:
+    def outbox(self) -> Outbox:
+        """A new outbox on Faust's producer, for one batch's records."""
         return Outbox(self.app.producer._ensure_producer())
 
     async def _reject(
@@ -173,7 +175,7 @@ class Pipeline:
                 raise
 
     async def _route_batch(self, events: list[faust.EventT]) -> None:
-        outbox = self._outbox()
+        outbox = self.outbox()
         outgoing: dict[int, list[bytes]] = defaultdict(list)
         evidence: list[bytes] = []
         for event in events:
@@ -273,7 +275,7 @@ class Pipeline:
         async for event in batches.events():
             if fetched_before_seek(event.message):
                 continue  # read again from where its partition was sought
-            outbox = self._outbox()
+            outbox = self.outbox()
             try:
                 await self._detect_batch(event, state, outbox)
                 await outbox.confirm()
@@ -286,7 +288,7 @@ class Pipeline:
                 log.exception(
                     "keyed batch %s[%d]@%d failed", message.topic, message.partition, message.offset
                 )
-                outbox = self._outbox()
+                outbox = self.outbox()
                 await self._reject(outbox, Rejection("internal_error", type(error).__name__), message)
                 await self._confirm(outbox)
             await batches.ack(event)
@@ -333,10 +335,12 @@ class Pipeline:
             metrics.ALERTS.labels(output.rule_id, output.severity).inc()
             key, payload = alert_record(output)
             await outbox.send(self.topics.alerts.get_topic_name(), payload, key=key)
-        elif isinstance(output, Action):
+        elif isinstance(output, Action):  # to the action keeper, which opens or extends the action
             metrics.ACTIONS.labels(output.kind).inc()
-            key, payload = action_record(output)
-            await outbox.send(self.topics.actions.get_topic_name(), payload, key=key)
+            payload = RequestCommand(action=output).model_dump_json().encode()
+            await outbox.send(
+                self.topics.action_commands.get_topic_name(), payload, key=output.target.encode()
+            )
         elif isinstance(output, PseudonymRecord):  # restricted: an internal topic, like the state's
             payload = orjson.dumps({"pseudonym": output.pseudonym, "employee_id": output.employee_id})
             await outbox.send(self.topics.pseudonyms.get_topic_name(), payload, key=output.pseudonym.encode())
@@ -367,7 +371,7 @@ class Pipeline:
 
     async def publish_audit(self, record: bytes, alert_id: str | None) -> None:
         """Send one audit record to the triage topic and wait until the broker has it."""
-        outbox = self._outbox()
+        outbox = self.outbox()
         await outbox.send(self.topics.triage.get_topic_name(), record, key=(alert_id or "").encode() or None)
         await outbox.confirm()
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import orjson
 
 from detectors import Engine, Policy
+from detectors.action_book import ActionBook
 from detectors.exceptions import DetectorError
 from detectors.privacy import Pseudonymizer
 from events import Action, Alert, Event, ParseContext, Rejection, parse_event
@@ -105,6 +106,7 @@ def _run(
     events.sort(key=lambda item: (item[0], item[1]))
     report.events = len(events)
     engine = Engine(policy, pseudonymizer=pseudonymizer)
+    book = ActionBook(policy.actions.require_approval)  # the worker's action keeper runs this book
     state: dict = {}
     for index, (_, line, event) in enumerate(events, start=1):
         if currency := engine.other_currency(event):
@@ -115,7 +117,8 @@ def _run(
             if isinstance(output, Alert):
                 report.alerts[output.alert_id] = output
             elif isinstance(output, Action):
-                report.actions.setdefault(output.action_id, output)
+                for action in book.request(output, now=output.requested_at):
+                    report.actions[action.action_id] = action
         if index % EXPIRE_EVERY == 0:
             report.expired_keys += engine.expire(state, watermark=event.timestamp)
         if on_progress and index % 1000 == 0:
@@ -126,7 +129,8 @@ def _run(
 
 
 def write_alerts(report: BacktestReport, out: Path, actions: Path | None = None) -> None:
-    """One JSON line per alert (its final state), oldest first; actions likewise if asked."""
+    """One JSON line per alert (its final state), oldest first; actions likewise if asked (their
+    final state in the action book: a later alert for a target extends its action)."""
     ordered = sorted(report.alerts.values(), key=lambda a: (a.first_event_time, a.alert_id))
     out.write_bytes(b"".join(orjson.dumps(a.model_dump(mode="json")) + b"\n" for a in ordered))
     if actions is not None:

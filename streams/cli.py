@@ -25,6 +25,8 @@ policy_app = typer.Typer(help="Work with policy files.", no_args_is_help=True)
 app.add_typer(policy_app, name="policy")
 users_app = typer.Typer(help="Users of the console (the CM_USERS file).", no_args_is_help=True)
 app.add_typer(users_app, name="users")
+actions_app = typer.Typer(help="IT actions (blocked mail senders) and their states.", no_args_is_help=True)
+app.add_typer(actions_app, name="actions")
 err = Console(stderr=True)
 
 PolicyOpt = Annotated[
@@ -333,6 +335,129 @@ def users_add(
     if new_token:
         typer.echo(f"API token for {name} (shown once, keep it safe): {new_token}")
     err.print(f"{name} added to {path}", highlight=False)
+
+
+@actions_app.command("list")
+def actions_list(
+    state: Annotated[
+        str | None,
+        typer.Option("--state", help="pending_approval, active, rejected, revoked or expired"),
+    ] = None,
+    output_format: Annotated[str, typer.Option("--format", help="table or json")] = "table",
+    broker: BrokerOpt = None,
+) -> None:
+    """The actions on the actions topic and their states, newest request first."""
+    import asyncio
+    import json
+    from typing import get_args
+
+    from events.alert import ActionState
+    from streams.actions.run import list_actions
+
+    if state is not None and state not in get_args(ActionState):
+        err.print(f"[red]--state {escape(state)}[/red]: one of {', '.join(get_args(ActionState))}")
+        raise typer.Exit(2)
+    if output_format not in ("table", "json"):
+        err.print("[red]--format[/red]: table or json")
+        raise typer.Exit(2)
+    actions = asyncio.run(list_actions(_settings(kafka_broker=broker), state))  # type: ignore[arg-type]
+    if output_format == "json":
+        for action in actions:
+            typer.echo(json.dumps(action.model_dump(mode="json"), ensure_ascii=False))
+        return
+    for a in actions:
+        expires = a.expires_at.isoformat(timespec="seconds") if a.expires_at else "-"
+        typer.echo(f"{a.action_id}  {a.state:<16} {a.kind:<13} {a.target}  expires {expires}")
+    err.print(f"{len(actions)} actions")
+
+
+@actions_app.command("decide")
+def actions_decide(
+    action_id: Annotated[str, typer.Argument(help="the action's id (actions list)")],
+    decision: Annotated[str, typer.Argument(help="approve, reject or revoke")],
+    by: Annotated[str, typer.Option("--by", help="who decides: written to the audit log")],
+    comment: Annotated[str | None, typer.Option("--comment", help="why, for the audit log")] = None,
+    broker: BrokerOpt = None,
+) -> None:
+    """Approve or reject a pending action, or revoke an active one (needs a running worker)."""
+    import asyncio
+
+    from detectors.action_book import DECISIONS, DecisionError, UnknownActionError
+    from streams.actions.desk import DecisionNotApplied
+    from streams.actions.run import decide_action
+
+    if decision not in DECISIONS:
+        err.print(f"[red]{escape(decision)}[/red]: approve, reject or revoke")
+        raise typer.Exit(2)
+    settings = _settings(kafka_broker=broker)
+    role = _decider_role(settings, by)
+    try:
+        action = asyncio.run(decide_action(settings, action_id, decision, by, role, comment))  # type: ignore[arg-type]
+    except (UnknownActionError, DecisionError, DecisionNotApplied) as error:
+        err.print(f"[red]not decided[/red]: {escape(str(error))}", highlight=False)
+        raise typer.Exit(1) from error
+    typer.echo(f"{action.action_id} is {action.state} ({action.kind} {action.target})")
+
+
+def _decider_role(settings: Any, by: str) -> str:
+    """The role an ``actions decide`` is recorded with: the user's, when a users file is set."""
+    if settings.users is None:
+        return "cli"
+    from streams.console.users import UsersFileError, load_users
+
+    try:
+        user = load_users(settings.users).by_name.get(by)
+    except UsersFileError as error:
+        err.print(f"[red]invalid users file[/red]: {escape(str(error))}", highlight=False)
+        raise typer.Exit(2) from error
+    roles = set(user.roles) if user else set()
+    if not roles & {"it", "admin"}:
+        err.print(f"[red]--by {escape(by)}[/red]: not a user with the it or admin role in {settings.users}")
+        raise typer.Exit(2)
+    return "admin" if "admin" in roles else "it"
+
+
+@app.command("postfix-policy")
+def postfix_policy(
+    listen: Annotated[
+        str, typer.Option("--listen", help="HOST:PORT Postfix connects to")
+    ] = "127.0.0.1:10040",
+    fail: Annotated[
+        str, typer.Option("--fail", help="before the block list is loaded: open (DUNNO) or closed (defer)")
+    ] = "open",
+    metrics_listen: Annotated[
+        str | None,
+        typer.Option("--metrics", help="HOST:PORT for /metrics and /healthz; none if unset"),
+    ] = None,
+    policy: PolicyOpt = None,
+    broker: BrokerOpt = None,
+) -> None:
+    """Postfix's policy delegation service: REJECT mail from blocked senders, DUNNO otherwise."""
+    import asyncio
+
+    import uvloop
+
+    from streams.actions.postfix import serve_policy, split_listen
+
+    if fail not in ("open", "closed"):
+        err.print("[red]--fail[/red]: open or closed")
+        raise typer.Exit(2)
+    try:
+        at = split_listen(listen)
+        metrics_at = split_listen(metrics_listen) if metrics_listen else None
+    except ValueError as error:
+        err.print(f"[red]invalid address[/red]: {escape(str(error))}", highlight=False)
+        raise typer.Exit(2) from error
+    settings = _settings(kafka_broker=broker, policy=policy)
+    loaded = _policy(settings.policy, settings.phone_region)
+    uvloop.install()
+    try:
+        asyncio.run(serve_policy(settings, at, loaded.actions.reject_text, fail, metrics_at))  # type: ignore[arg-type]
+    except OSError as error:
+        err.print(f"[red]cannot listen on {escape(listen)}[/red]: {escape(str(error))}", highlight=False)
+        raise typer.Exit(2) from error
+    except KeyboardInterrupt:
+        pass
 
 
 @app.command()

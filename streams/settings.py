@@ -21,6 +21,7 @@ class Topics(BaseModel):
     mail: str = "mail.messages"
     alerts: str = "compliance.alerts"
     actions: str = "compliance.actions"
+    actions_deadletter: str = "compliance.actions.deadletter"
     deadletter: str = "compliance.deadletter"
     triage: str = "compliance.triage"
 

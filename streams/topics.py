@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import faust
 
 from events.exceptions import ComplianceMonitorError
+from streams.actions.commands import commands_topic
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -23,6 +24,8 @@ class PipelineTopics:
     alerts: faust.TopicT
     deadletter: faust.TopicT
     actions: faust.TopicT
+    action_commands: faust.TopicT
+    """Requests and decisions for the action keeper (internal, one partition: one keeper)."""
     evidence: faust.TopicT
     """Forwarded input events, in batches, for the store's ``events`` table (internal)."""
     triage: faust.TopicT
@@ -44,6 +47,7 @@ def declare_topics(app: faust.App, settings: Settings) -> PipelineTopics:
         alerts=topic(names.alerts),
         deadletter=topic(names.deadletter),
         actions=topic(names.actions),
+        action_commands=topic(commands_topic(settings.app_id), partitions=1, internal=True),
         triage=topic(names.triage),
         evidence=topic(f"{settings.app_id}-evidence", partitions=settings.partitions, internal=True),
         pseudonyms=topic(f"{settings.app_id}-pseudonyms", partitions=settings.partitions, internal=True),
@@ -90,7 +94,15 @@ async def ensure_topics(settings: Settings) -> None:
     from aiokafka.errors import TopicAlreadyExistsError
 
     names = settings.topics
-    wanted = [*names.inputs(), names.alerts, names.actions, names.deadletter, names.triage]
+    wanted = [
+        *names.inputs(),
+        names.alerts,
+        names.actions,
+        names.deadletter,
+        names.triage,
+        names.actions_deadletter,
+    ]
+    compacted = {names.actions}
     admin = AIOKafkaAdminClient(
         bootstrap_servers=settings.broker_servers, **settings.kafka.aiokafka_options()
     )
@@ -102,7 +114,16 @@ async def ensure_topics(settings: Settings) -> None:
         raise BrokerUnreachableError(settings, await _why_unreachable(settings) or error) from error
     try:
         replicas = settings.topic_replication_factor
-        missing = [NewTopic(n, settings.partitions, replicas) for n in wanted if n not in existing]
+        missing = [
+            NewTopic(
+                n,
+                settings.partitions,
+                replicas,
+                topic_configs={"cleanup.policy": "compact"} if n in compacted else None,
+            )
+            for n in wanted
+            if n not in existing
+        ]
         if missing:
             with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(missing)

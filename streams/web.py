@@ -38,10 +38,24 @@ def register_views(pipeline: Pipeline, settings: Settings, policy: Policy) -> No
             return web.json(pipeline.status())
 
         return
+    from streams.actions.commands import DecisionCommand, commands_topic
+    from streams.actions.desk import ActionDesk
+    from streams.actions.follower import ActionFollower
     from streams.console.app import build_console
 
     async def publish(record: Any) -> None:
         await pipeline.publish_audit(orjson.dumps(record.model_dump(mode="json")), record.alert_id)
+
+    follower = ActionFollower(settings)
+
+    async def send(command: DecisionCommand) -> None:
+        outbox = pipeline.outbox()
+        await outbox.send(commands_topic(settings.app_id), command.model_dump_json().encode())
+        await outbox.confirm()
+
+    @app.task
+    async def follow_actions() -> None:
+        await follower.start()
 
     console = build_console(
         settings,
@@ -50,6 +64,7 @@ def register_views(pipeline: Pipeline, settings: Settings, policy: Policy) -> No
         publish=publish,
         store_status=pipeline.store_status,
         health=pipeline.status,
+        desk=ActionDesk(follower, send),
     )
     pipeline.on_stored.append(console.service.after_store)
     app.web.web_app.router.add_routes(console.routes())

@@ -8,6 +8,7 @@ import logging
 
 from detectors import Engine, Policy
 from sinks.clickhouse import ClickHouseSink
+from streams.actions.keeper import ActionKeeper
 from streams.agents import Pipeline
 from streams.app import create_app
 from streams.settings import Settings
@@ -41,6 +42,14 @@ def build_pipeline(settings: Settings, policy: Policy) -> Pipeline:
         role=settings.role,
         sweep_interval=settings.state_sweep_interval,
     )
+    if settings.role in ("all", "detect"):
+        ActionKeeper(
+            pipeline.app,
+            settings,
+            policy.actions.require_approval,
+            pipeline.topics.action_commands,
+            pipeline.outbox,
+        )
     register_views(pipeline, settings, policy)
     return pipeline
 

@@ -11,13 +11,16 @@ import csv
 import io
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, get_args
 
 import orjson
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from detectors.action_book import DecisionError, UnknownActionError
+from events.alert import ActionState
 from sinks.alert_queries import AlertFilter, BadCursor
+from streams.actions.desk import ActionDesk, DecisionNotApplied, DecisionRequest
 from streams.console.auth import SESSION_COOKIE, Authenticator, Principal, Right
 from streams.console.masking import mask_alert, mask_event
 from streams.console.service import TriageService, UnknownAlert
@@ -25,6 +28,7 @@ from streams.console.triage import BulkTriageRequest, TransitionError, TriageReq
 
 Handler = Callable[[web.Request, Principal], Awaitable[web.StreamResponse]]
 MAX_PAGE = 500
+ACTION_STATES = get_args(ActionState)
 EXPORT_ROWS = 100_000
 CSV_COLUMNS = [
     "alert_id",
@@ -85,8 +89,11 @@ class ConsoleAPI:
         store_status: Callable[[], dict[str, Any]] | None = None,
         health: Callable[[], dict[str, Any]] | None = None,
         timezone: str = "UTC",
+        desk: ActionDesk | None = None,
     ) -> None:
         self.service = service
+        self.desk = desk
+        """IT actions (``/api/v1/actions``); None where no action topic is followed."""
         self.queries = service.queries
         self.auth = auth
         self.catalogue = catalogue
@@ -112,6 +119,10 @@ class ConsoleAPI:
             web.get("/api/v1/audit", guarded("audit", self.audit)),
             web.get("/api/v1/rules", guarded("read", self.rules)),
             web.get("/api/v1/export.csv", guarded("export", self.export)),
+            web.get("/api/v1/actions", guarded("actions", self.list_actions)),
+            web.post(
+                "/api/v1/actions/{action_id}/decision", guarded("decide", self.decide_action, changes=True)
+            ),
         ]
 
     def _guarded(self, right: Right, handler: Handler, changes: bool = False) -> Callable:
@@ -346,6 +357,35 @@ class ConsoleAPI:
             limit=self._limit(request, 100, 10_000),
         )
         return json({"records": records})
+
+    async def list_actions(self, request: web.Request, principal: Principal) -> web.Response:
+        if self.desk is None:
+            return error(503, "IT actions are not followed by this process")
+        state = request.query.get("state") or None
+        if state is not None and state not in ACTION_STATES:
+            return error(400, f"state: expected one of {', '.join(ACTION_STATES)}")
+        actions = self.desk.list(state)  # type: ignore[arg-type]
+        return json({"actions": [a.model_dump(mode="json") for a in actions]})
+
+    async def decide_action(self, request: web.Request, principal: Principal) -> web.Response:
+        if self.desk is None:
+            return error(503, "IT actions are not followed by this process")
+        body = await self._body(request, DecisionRequest)
+        if isinstance(body, web.Response):
+            return body
+        assert isinstance(body, DecisionRequest)  # noqa: S101 - narrowed for the type checker
+        action_id = request.match_info["action_id"]
+        try:
+            action = await self.desk.decide(
+                action_id, body.decision, principal.user.name, principal.role, body.comment, _client(request)
+            )
+        except UnknownActionError:
+            return error(404, f"no action {action_id}")
+        except DecisionError as problem:
+            return error(409, str(problem))
+        except DecisionNotApplied as problem:
+            return error(503, str(problem))
+        return json({"action": action.model_dump(mode="json")})
 
     async def rules(self, request: web.Request, principal: Principal) -> web.Response:
         return json({"rules": self.catalogue()})

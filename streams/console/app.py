@@ -16,6 +16,7 @@ from aiohttp import web
 from detectors import Policy
 from sinks.alert_queries import AlertQueries
 from sinks.clickhouse import ClickHouseSink
+from streams.actions.desk import ActionDesk
 from streams.console.api import ConsoleAPI
 from streams.console.auth import Authenticator
 from streams.console.hub import StreamHub
@@ -45,6 +46,7 @@ def build_console(
     publish: Callable[[AuditRecord], Awaitable[None]],
     store_status: Callable[[], dict[str, Any]] | None = None,
     health: Callable[[], dict[str, Any]] | None = None,
+    desk: ActionDesk | None = None,
 ) -> Console:
     """The console for ``settings.users`` on the store behind ``sink`` (read through its client)."""
     from detectors.catalogue import as_json, catalogue
@@ -59,7 +61,9 @@ def build_console(
     def rules() -> list[dict[str, Any]]:
         return as_json(catalogue(policy))
 
-    api = ConsoleAPI(service, auth, rules, sink.employee_for, store_status, health, str(policy.timezone))
+    api = ConsoleAPI(
+        service, auth, rules, sink.employee_for, store_status, health, str(policy.timezone), desk
+    )
     return Console(api)
 
 

@@ -21,6 +21,9 @@ from detectors import Policy
 from sinks import metrics
 from sinks.alert_queries import AlertFilter
 from sinks.clickhouse import ClickHouseSink
+from streams.actions.commands import DecisionCommand, commands_topic
+from streams.actions.desk import ActionDesk
+from streams.actions.follower import ActionFollower
 from streams.console.app import Console, build_console
 from streams.settings import Settings
 
@@ -95,8 +98,20 @@ def run_console(settings: Settings, policy: Policy) -> None:
             key=(record.alert_id or "").encode() or None,
         )
 
+    follower = ActionFollower(settings)
+
+    async def send(command: DecisionCommand) -> None:
+        await state["producer"].send_and_wait(
+            commands_topic(settings.app_id), command.model_dump_json().encode()
+        )
+
     console = build_console(
-        settings, policy, sink=sink, publish=publish, health=lambda: {"ready": True, "role": "console"}
+        settings,
+        policy,
+        sink=sink,
+        publish=publish,
+        health=lambda: {"ready": True, "role": "console"},
+        desk=ActionDesk(follower, send),
     )
 
     async def start(app: web.Application) -> None:
@@ -108,9 +123,11 @@ def run_console(settings: Settings, policy: Policy) -> None:
         await producer.start()
         state["producer"] = producer
         state["follower"] = asyncio.create_task(StoreFollower(console).run())
+        await follower.start()
 
     async def stop(app: web.Application) -> None:
         state["follower"].cancel()
+        await follower.stop()
         await state["producer"].stop()
         sink.close()
 

@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from events.alert import ActionState
 from events.exceptions import ComplianceMonitorError
 
 Status = Literal["open", "acknowledged", "closed"]
@@ -85,8 +86,10 @@ class AuditRecord(BaseModel):
     role: str
     action: AuditAction
     alert_id: str | None = None
-    from_status: Status | None = None
-    to_status: Status | None = None
+    action_id: str | None = None
+    """For an IT action decision: the action; its states go in ``from_status``/``to_status``."""
+    from_status: Status | ActionState | None = None
+    to_status: Status | ActionState | None = None
     assignee: str | None = None
     reason: str | None = None
     comment: str | None = None

@@ -47,7 +47,7 @@ def as_stream_event(topic: str, offset: int, event: dict) -> SimpleNamespace:
 def test_directory_changes_are_confirmed_before_the_copies_routed_with_them(tmp_path, monkeypatch):
     pipeline = build_pipeline(Settings(role="detect", data_dir=tmp_path), load_policy(DEMO_POLICY))
     producer = SlowProducer()
-    monkeypatch.setattr(pipeline, "_outbox", lambda: Outbox(producer))
+    monkeypatch.setattr(pipeline, "outbox", lambda: Outbox(producer))
     hr = Settings().topics.hr
     events = [
         employee("E1", mobile=mobile(1)),
@@ -70,7 +70,7 @@ def test_claims_in_another_currency_are_counted(tmp_path, monkeypatch):
     from tests.factories import claim
 
     pipeline = build_pipeline(Settings(role="detect", data_dir=tmp_path), load_policy(DEMO_POLICY))
-    monkeypatch.setattr(pipeline, "_outbox", lambda: Outbox(SlowProducer()))
+    monkeypatch.setattr(pipeline, "outbox", lambda: Outbox(SlowProducer()))
     counted = metrics.child(metrics.OTHER_CURRENCY_CLAIMS, "USD")
     before = counted._value.get()
     topic = Settings().topics.reimbursements
@@ -108,7 +108,7 @@ def test_a_rule_that_raises_dead_letters_its_copy_and_the_batch_goes_on(tmp_path
 
     pipeline = build_pipeline(Settings(role="detect", data_dir=tmp_path), load_policy(DEMO_POLICY))
     producer = RecordingProducer()
-    monkeypatch.setattr(pipeline, "_outbox", lambda: Outbox(producer))
+    monkeypatch.setattr(pipeline, "outbox", lambda: Outbox(producer))
     break_rule_on_key(monkeypatch, RepeatedCalls, "+8615000000001")
 
     class State(dict):
@@ -147,7 +147,7 @@ def test_a_keyed_copy_the_broker_refuses_stops_the_worker_without_acknowledging(
 
     pipeline = build_pipeline(Settings(role="detect", data_dir=tmp_path), load_policy(DEMO_POLICY))
     keyed = pipeline.topics.keyed.get_topic_name()
-    monkeypatch.setattr(pipeline, "_outbox", lambda: Outbox(RecordingProducer(refuse=keyed), backoff=0.001))
+    monkeypatch.setattr(pipeline, "outbox", lambda: Outbox(RecordingProducer(refuse=keyed), backoff=0.001))
 
     class Stopped(Exception):
         pass

@@ -1,0 +1,1 @@
+"""IT actions at run time: the keeper of their states, following them, deciding, delivering them."""

@@ -1,0 +1,158 @@
+"""The action keeper: the one writer of ``compliance.actions``.
+
+It reads the command topic (one partition, so one worker at a time keeps the actions) and
+applies each command to the :class:`~detectors.action_book.ActionBook`: a rule's request
+opens or extends an action, a person's decision moves it on. A timer ends actions at their
+``expires_at``. Each change is published to the actions topic, and each decision also as an
+audit record on the triage topic, confirmed by the broker before the command is
+acknowledged; a command read again after a crash changes nothing twice.
+
+When the worker is given the command partition (at start or after a rebalance) the keeper
+reads the actions topic from its start before applying anything, so the book holds what
+the previous keeper wrote.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import faust
+from faust.types import TP
+from pydantic import ValidationError
+
+from detectors.action_book import ActionBook, DecisionError, UnknownActionError
+from events import Action
+from sinks import metrics
+from sinks.kafka import action_record
+from streams.actions.commands import COMMAND, DecisionCommand, RequestCommand
+from streams.actions.follower import read_actions
+from streams.console.triage import AuditRecord
+from streams.consumer_fixes import fetched_before_seek
+from streams.delivery import DeliveryError, Outbox, fail_stop
+from streams.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def wall_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+class ActionKeeper:
+    """Applies commands and expiry to the action book and publishes every change."""
+
+    def __init__(
+        self,
+        app: faust.App,
+        settings: Settings,
+        require_approval: bool,
+        commands: faust.TopicT,
+        outbox: Callable[[], Outbox],
+        clock: Callable[[], datetime] = wall_clock,
+        expire_every: float = 1.0,
+    ) -> None:
+        self.app = app
+        self.settings = settings
+        self.require_approval = require_approval
+        self.commands = commands
+        self.outbox = outbox
+        self.clock = clock
+        self.book: ActionBook | None = None
+        """None until loaded, and again whenever the command partition may have moved."""
+        self._lock = asyncio.Lock()
+        app.agent(commands, name="keep_actions")(self.keep)
+        app.timer(expire_every, name="expire_actions")(self.expire_due)
+        app.on_partitions_assigned.connect(self._assigned, weak=False)
+
+    async def _assigned(self, sender: Any, assigned: set[TP], **kwargs: Any) -> None:
+        self.book = None  # another keeper may have written meanwhile: read the topic again
+
+    def _holds_commands(self) -> bool:
+        return TP(self.commands.get_topic_name(), 0) in self.app.consumer.assignment()
+
+    async def _loaded(self) -> ActionBook:
+        if self.book is None:
+            book = ActionBook(self.require_approval)
+            book.load_all((await read_actions(self.settings)).values())
+            self.book = book
+            metrics.ACTIONS_IN_FORCE.set(len(book.in_force))
+        return self.book
+
+    async def keep(self, stream: faust.StreamT) -> None:
+        """Apply each command, publish what changed, then acknowledge it."""
+        commands = stream.noack()
+        async for event in commands.events():
+            if fetched_before_seek(event.message):
+                continue
+            async with self._lock:
+                book = await self._loaded()
+                try:
+                    command = COMMAND.validate_json(event.value)
+                except ValidationError as error:
+                    metrics.child(metrics.INVALID_RECORDS, event.message.topic).inc()
+                    log.error("skipping an unreadable action command: %s", error.errors()[0]["msg"])
+                else:
+                    await self._publish(*self._apply(book, command))
+            await commands.ack(event)
+
+    def _apply(
+        self, book: ActionBook, command: RequestCommand | DecisionCommand
+    ) -> tuple[list[Action], list[AuditRecord]]:
+        if isinstance(command, RequestCommand):
+            return book.request(command.action, self.clock()), []
+        before = book.actions.get(command.action_id)
+        try:
+            decided = book.decide(
+                command.action_id, command.decision, command.by, command.at, command.comment
+            )
+        except (UnknownActionError, DecisionError) as error:
+            metrics.ACTION_DECISIONS_REFUSED.inc()
+            log.warning("decision %s not applied: %s", command.audit_id, error)
+            return [], []
+        if before is None or decided is None:
+            return [], []  # already applied before a restart: published then
+        audit = AuditRecord(
+            audit_id=command.audit_id,
+            at=command.at,
+            user=command.by,
+            role=command.role,
+            action=f"{command.decision}_action",  # type: ignore[arg-type]
+            alert_id=decided.alert_id,
+            action_id=decided.action_id,
+            from_status=before.state,
+            to_status=decided.state,
+            comment=command.comment,
+            client=command.client,
+        )
+        return [decided], [audit]
+
+    async def expire_due(self) -> None:
+        """End the actions whose ``expires_at`` has come (on the worker holding the commands)."""
+        if not self._holds_commands():
+            return
+        async with self._lock:
+            book = await self._loaded()
+            await self._publish(book.expire(self.clock()), [])
+
+    async def _publish(self, changed: list[Action], audits: list[AuditRecord]) -> None:
+        if not changed and not audits:
+            return
+        outbox = self.outbox()
+        for action in changed:
+            key, value = action_record(action)
+            await outbox.send(self.settings.topics.actions, value, key=key)
+        for audit in audits:
+            record = audit.model_dump_json(exclude_none=True).encode()
+            await outbox.send(self.settings.topics.triage, record, key=(audit.alert_id or "").encode())
+        try:
+            await outbox.confirm()
+        except DeliveryError as error:
+            fail_stop(error)
+        for action in changed:
+            metrics.ACTION_STATES.labels(action.kind, action.state).inc()
+        if self.book is not None:
+            metrics.ACTIONS_IN_FORCE.set(len(self.book.in_force))
