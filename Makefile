@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 KAFKA_VERSION := $(shell sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' infra/kafka/pom.xml)
 KAFKA_JARS ?= $(HOME)/.cache/compliance-monitor/kafka-$(KAFKA_VERSION)
 
-.PHONY: install demo test test-quick reliability kafka-jars browser lint lock clean
+.PHONY: install demo test test-quick reliability kafka-jars browser mail-tools lint lock clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -28,7 +28,12 @@ browser:  ## Debian's chromium and CJK fonts for the page tests (apt-get, as roo
 	@command -v chromium >/dev/null && dpkg -s fonts-noto-cjk >/dev/null 2>&1 || \
 	  (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-noto-cjk)
 
-test: install kafka-jars browser  ## everything, on both brokers (Tansu and Apache Kafka)
+mail-tools:  ## Debian's postfix and swaks for the mail-blocking tests (apt-get, as root in CI)
+	@command -v postfix >/dev/null && command -v swaks >/dev/null || \
+	  (echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections && \
+	   apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q postfix swaks)
+
+test: install kafka-jars browser mail-tools  ## everything, on both brokers (Tansu and Apache Kafka)
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q -p no:cacheprovider
 

@@ -108,8 +108,8 @@ class ActionBook:
         if action is None:
             raise UnknownActionError(f"no action {action_id}")
         allowed, leads_to = DECISIONS[decision]
-        if action.state == leads_to and action.decided_by == by:
-            return None  # the same decision, read again
+        if action.state == leads_to and (action.decided_by, action.decided_at) == (by, at):
+            return None  # this very decision, read again
         if action.state not in allowed:
             raise DecisionError(f"cannot {decision} an action that is {action.state}")
         decided = action.model_copy(

@@ -24,7 +24,7 @@ import faust
 from faust.types import TP
 from pydantic import ValidationError
 
-from detectors.action_book import ActionBook, DecisionError, UnknownActionError
+from detectors.action_book import DECISIONS, ActionBook, DecisionError, UnknownActionError
 from events import Action
 from sinks import metrics
 from sinks.kafka import action_record
@@ -40,6 +40,42 @@ log = logging.getLogger(__name__)
 
 def wall_clock() -> datetime:
     return datetime.now(UTC)
+
+
+def apply_command(
+    book: ActionBook, command: RequestCommand | DecisionCommand, now: datetime
+) -> tuple[list[Action], list[AuditRecord]]:
+    """Apply one command to ``book``: the actions it changed, and the audit record of a decision.
+
+    A decision the book refuses (unknown action, wrong state) changes nothing and is counted.
+    One read again after a restart finds itself applied and publishes its audit record again
+    (same ``audit_id``: the store keeps one), in case the crash came between the two records.
+    """
+    if isinstance(command, RequestCommand):
+        return book.request(command.action, now), []
+    try:
+        decided = book.decide(command.action_id, command.decision, command.by, command.at, command.comment)
+    except (UnknownActionError, DecisionError) as error:
+        metrics.ACTION_DECISIONS_REFUSED.inc()
+        log.warning("decision %s not applied: %s", command.audit_id, error)
+        return [], []
+    changed = [decided] if decided is not None else []
+    action = decided or book.actions[command.action_id]
+    [from_state] = DECISIONS[command.decision][0]
+    audit = AuditRecord(
+        audit_id=command.audit_id,
+        at=command.at,
+        user=command.by,
+        role=command.role,
+        action=f"{command.decision}_action",  # type: ignore[arg-type]
+        alert_id=action.alert_id,
+        action_id=action.action_id,
+        from_status=from_state,
+        to_status=action.state,
+        comment=command.comment,
+        client=command.client,
+    )
+    return changed, [audit]
 
 
 class ActionKeeper:
@@ -96,39 +132,8 @@ class ActionKeeper:
                     metrics.child(metrics.INVALID_RECORDS, event.message.topic).inc()
                     log.error("skipping an unreadable action command: %s", error.errors()[0]["msg"])
                 else:
-                    await self._publish(*self._apply(book, command))
+                    await self._publish(*apply_command(book, command, self.clock()))
             await commands.ack(event)
-
-    def _apply(
-        self, book: ActionBook, command: RequestCommand | DecisionCommand
-    ) -> tuple[list[Action], list[AuditRecord]]:
-        if isinstance(command, RequestCommand):
-            return book.request(command.action, self.clock()), []
-        before = book.actions.get(command.action_id)
-        try:
-            decided = book.decide(
-                command.action_id, command.decision, command.by, command.at, command.comment
-            )
-        except (UnknownActionError, DecisionError) as error:
-            metrics.ACTION_DECISIONS_REFUSED.inc()
-            log.warning("decision %s not applied: %s", command.audit_id, error)
-            return [], []
-        if before is None or decided is None:
-            return [], []  # already applied before a restart: published then
-        audit = AuditRecord(
-            audit_id=command.audit_id,
-            at=command.at,
-            user=command.by,
-            role=command.role,
-            action=f"{command.decision}_action",  # type: ignore[arg-type]
-            alert_id=decided.alert_id,
-            action_id=decided.action_id,
-            from_status=before.state,
-            to_status=decided.state,
-            comment=command.comment,
-            client=command.client,
-        )
-        return [decided], [audit]
 
     async def expire_due(self) -> None:
         """End the actions whose ``expires_at`` has come (on the worker holding the commands)."""

@@ -61,6 +61,8 @@ def test_decisions_follow_the_states() -> None:
     )
     assert book.decide("a1", "approve", "li.lei", T0) is None  # the same decision read again
     with pytest.raises(DecisionError, match="active"):
+        book.decide("a1", "approve", "li.lei", T0 + timedelta(seconds=1))  # a second one is not
+    with pytest.raises(DecisionError, match="active"):
         book.decide("a1", "reject", "li.lei", T0)
     assert book.decide("a1", "revoke", "li.lei", T0).state == "revoked"  # type: ignore[union-attr]
     with pytest.raises(UnknownActionError):

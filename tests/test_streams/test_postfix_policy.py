@@ -1,0 +1,109 @@
+"""The Postfix policy service's block list and answers, without a broker."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+
+import pytest
+
+from events import Action
+from streams.actions.blocklist import BlockList
+from streams.actions.postfix import PolicyService, split_listen
+
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def action(
+    target: str, kind: str = "block_sender", state: str = "active", action_id: str = "a1", **more
+) -> Action:
+    return Action(
+        action_id=action_id,
+        kind=kind,
+        target=target,
+        alert_id="al",
+        requested_at=NOW,
+        expires_at=more.pop("expires_at", NOW + timedelta(days=1)),
+        reason="r",
+        state=state,
+        **more,
+    )
+
+
+def test_a_sender_is_blocked_whatever_its_case_and_a_domain_with_its_subdomains() -> None:
+    blocks = BlockList()
+    blocks.update(action("Notice@Agency.example"))
+    blocks.update(action("collect.example", kind="block_domain", action_id="a2"))
+    assert blocks.blocked("notice@agency.EXAMPLE", NOW) == "a1"
+    assert blocks.blocked("other@agency.example", NOW) is None
+    assert blocks.blocked("x@collect.example", NOW) == "a2"
+    assert blocks.blocked("x@mail.collect.example", NOW) == "a2"
+    assert blocks.blocked("x@notcollect.example", NOW) is None
+    assert len(blocks) == 2
+
+
+def test_a_block_ends_at_expires_at_to_the_second_and_when_its_action_ends() -> None:
+    blocks = BlockList()
+    blocks.update(action("a@b.example", expires_at=NOW + timedelta(seconds=10)))
+    assert blocks.blocked("a@b.example", NOW + timedelta(seconds=9.999))
+    assert not blocks.blocked("a@b.example", NOW + timedelta(seconds=10))
+    blocks.update(action("c@d.example", action_id="c1"))
+    blocks.update(action("c@d.example", action_id="c1", state="revoked"))
+    assert not blocks.blocked("c@d.example", NOW)
+
+
+def test_pending_actions_block_nothing_and_an_old_action_ending_leaves_a_new_block() -> None:
+    blocks = BlockList()
+    blocks.update(action("a@b.example", state="pending_approval"))
+    assert not blocks.blocked("a@b.example", NOW)
+    blocks.update(action("a@b.example", action_id="new"))
+    blocks.update(action("a@b.example", action_id="old", state="expired"))
+    assert blocks.blocked("a@b.example", NOW) == "new"
+
+
+def service(loaded: bool, fail: str = "open") -> PolicyService:
+    follower = SimpleNamespace(loaded=asyncio.Event())
+    if loaded:
+        follower.loaded.set()
+    blocks = BlockList()
+    blocks.update(action("a@b.example"))
+    return PolicyService(follower, blocks, "5.7.1 Sender blocked", fail, clock=lambda: NOW)  # type: ignore[arg-type]
+
+
+def test_answers_before_and_after_the_block_list_is_loaded() -> None:
+    assert service(False).answer({b"sender": b"a@b.example"}) == b"DUNNO"
+    assert (
+        service(False, "closed").answer({b"sender": b"a@b.example"})
+        == b"DEFER_IF_PERMIT Compliance policy not ready"
+    )
+    ready = service(True)
+    assert ready.answer({b"sender": b"a@b.example"}) == b"REJECT 5.7.1 Sender blocked"
+    assert ready.answer({b"sender": b"c@b.example"}) == b"DUNNO"
+    assert ready.answer({b"sender": b""}) == b"DUNNO"  # bounces have no sender
+
+
+def test_one_connection_carries_several_requests() -> None:
+    async def talk() -> list[bytes]:
+        policy = service(True)
+        server = await asyncio.start_server(policy.serve, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        answers = []
+        for sender in (b"a@b.example", b"x@y.example"):
+            writer.write(
+                b"request=smtpd_access_policy\r\nsender=" + sender + b"\r\nrecipient=z@corp.example\n\n"
+            )
+            answers.append(await reader.readuntil(b"\n\n"))
+        writer.close()
+        server.close()
+        return answers
+
+    assert asyncio.run(talk()) == [b"action=REJECT 5.7.1 Sender blocked\n\n", b"action=DUNNO\n\n"]
+
+
+@pytest.mark.parametrize("bad", ["10040", "host:", ":10040", "h:0", "h:99999", "h:port"])
+def test_listen_addresses_are_checked(bad: str) -> None:
+    with pytest.raises(ValueError, match="HOST:PORT"):
+        split_listen(bad)
+    assert split_listen("[::1]:10040") == ("::1", 10040)
