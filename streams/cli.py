@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from pathlib import Path
@@ -397,6 +398,36 @@ def actions_decide(
         err.print(f"[red]not decided[/red]: {escape(str(error))}", highlight=False)
         raise typer.Exit(1) from error
     typer.echo(f"{action.action_id} is {action.state} ({action.kind} {action.target})")
+
+
+@actions_app.command("deliver")
+def actions_deliver(
+    metrics_listen: Annotated[
+        str | None,
+        typer.Option("--metrics", help="HOST:PORT for /metrics and /healthz; none if unset"),
+    ] = None,
+    policy: PolicyOpt = None,
+    broker: BrokerOpt = None,
+) -> None:
+    """Send every action state change to the policy's webhooks (actions.webhooks), until stopped."""
+    import asyncio
+
+    from streams.actions.deliver import WebhookSecretError, deliver_actions, read_secrets
+    from streams.actions.postfix import split_listen
+
+    settings = _settings(kafka_broker=broker, policy=policy)
+    hooks = _policy(settings.policy, settings.phone_region).actions.webhooks
+    if not hooks:
+        err.print("[red]nothing to deliver[/red]: the policy has no actions.webhooks")
+        raise typer.Exit(2)
+    try:
+        secrets = read_secrets(hooks)
+        metrics_at = split_listen(metrics_listen) if metrics_listen else None
+    except (WebhookSecretError, ValueError) as error:
+        err.print(f"[red]cannot start[/red]: {escape(str(error))}", highlight=False)
+        raise typer.Exit(2) from error
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(deliver_actions(settings, hooks, secrets, metrics_at))
 
 
 def _decider_role(settings: Any, by: str) -> str:

@@ -16,12 +16,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Literal
 
-from aiohttp import web
 from prometheus_client import Counter, Gauge
 
+from events import Action
 from sinks import metrics
 from streams.actions.blocklist import BlockList
 from streams.actions.follower import ActionFollower
+from streams.actions.http import serve_metrics
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -119,12 +120,11 @@ async def serve_policy(
     reject_text: str,
     fail: FailMode,
     metrics_at: tuple[str, int] | None,
-    ready: Callable[[], None] | None = None,
 ) -> None:
     """Run the service (and its ``/metrics`` and ``/healthz``) until cancelled."""
     blocks = BlockList()
 
-    def take(action):
+    def take(action: Action) -> None:
         blocks.update(action)
         BLOCKS.set(len(blocks))
 
@@ -134,10 +134,10 @@ async def serve_policy(
     server = await asyncio.start_server(service.serve, *listen)
     runner = None
     if metrics_at is not None:
-        runner = await _metrics_server(metrics_at, follower, blocks)
+        runner = await serve_metrics(
+            metrics_at, lambda: {"ready": follower.loaded.is_set(), "blocks": len(blocks)}
+        )
     log.info("postfix policy service on %s:%d (fail %s)", *listen, fail)
-    if ready is not None:
-        ready()
     try:
         async with server:
             await server.serve_forever()
@@ -145,21 +145,3 @@ async def serve_policy(
         if runner is not None:
             await runner.cleanup()
         await follower.stop()
-
-
-async def _metrics_server(at: tuple[str, int], follower: ActionFollower, blocks: BlockList) -> web.AppRunner:
-    async def metrics_view(request: web.Request) -> web.Response:
-        return web.Response(body=metrics.render(), content_type="text/plain")
-
-    async def health_view(request: web.Request) -> web.Response:
-        loaded = follower.loaded.is_set()
-        return web.json_response(
-            {"ready": loaded, "blocks": int(BLOCKS._value.get())}, status=200 if loaded else 503
-        )
-
-    app = web.Application()
-    app.router.add_routes([web.get("/metrics", metrics_view), web.get("/healthz", health_view)])
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, *at).start()
-    return runner
