@@ -197,3 +197,16 @@ def test_claims_are_compared_in_the_company_currency():
     assert of_rule(run(usd, policy(company={**COMPANY, "currency": "USD"})), rule)
     rmb = [claim("E1", f"{100 + i}", at(i), expense_date="2026-07-05", currency="rmb") for i in range(11)]
     assert of_rule(run(rmb), rule)
+
+
+def test_a_claim_without_currency_is_in_the_company_currency():
+    rule = "distress.frequent_small_claims"
+    unnamed = [claim("E1", f"{20 + i}", at(i), expense_date="2026-07-05", currency=None) for i in range(11)]
+    for pol in (policy(jurisdiction="us"), policy(company={**COMPANY, "currency": "HKD"}), policy()):
+        assert of_rule(run(unnamed, pol), rule), pol.currency  # compared with the thresholds
+        assert Engine(pol).other_currency(parse_event_dict(unnamed[0], pol.parse_context())) is None
+    split = [
+        claim("E1", "2800", at(0), merchant="x", currency=None),
+        claim("E1", "2600", at(1), merchant="x"),
+    ]
+    assert of_rule(run(split), "expense.split_claims")  # cn: no currency and CNY are one currency

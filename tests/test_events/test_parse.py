@@ -4,6 +4,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from detectors import policy_from_mapping
 from events import EVENT_TYPES, ParseContext, Rejection, parse_event
 from events.models import CallCompletedEvent, ReimbursementSubmittedEvent
 
@@ -117,6 +118,20 @@ def test_normalises_phones_amounts_and_times():
     )
     assert isinstance(claim, ReimbursementSubmittedEvent)
     assert str(claim.data.amount) == "0.10" and claim.data.currency == "CNY"
+
+
+def test_a_claim_without_currency_is_in_the_company_currency():
+    unnamed = _event("finance.reimbursement.submitted", GOOD["finance.reimbursement.submitted"])
+    assert parse_event(unnamed, ParseContext(currency="USD")).data.currency == "USD"
+    assert parse_event(unnamed).data.currency == "CNY"  # the default context: a cn company
+    named = _event(
+        "finance.reimbursement.submitted", {**GOOD["finance.reimbursement.submitted"], "currency": "CNY"}
+    )
+    assert parse_event(named, ParseContext(currency="USD")).data.currency == "CNY"
+    assert policy_from_mapping({"jurisdiction": "us"}).parse_context().currency == "USD"
+    assert policy_from_mapping({"company": {"currency": "HKD"}}).parse_context().currency == "HKD"
+    schema = ReimbursementSubmittedEvent.model_json_schema()["$defs"]["ReimbursementSubmitted"]
+    assert "currency" not in schema["required"] and "default" not in schema["properties"]["currency"]
 
 
 def test_region_comes_from_the_context():

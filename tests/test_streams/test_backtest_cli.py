@@ -193,6 +193,22 @@ def test_claims_in_another_currency_are_counted_in_the_summary(tmp_path):
     assert re.search(r"claims in other currencies than CNY.*: USD 3", result.output), result.output
 
 
+def test_a_us_company_compares_claims_without_currency_with_its_thresholds(tmp_path):
+    from tests.factories import at, claim
+
+    events = tmp_path / "claims.jsonl"
+    claims = [
+        claim("E1", amount, at(i), merchant="x", currency=None) for i, amount in enumerate(["2800", "2600"])
+    ]
+    events.write_bytes(b"".join(orjson.dumps(c) + b"\n" for c in claims))
+    policy = tmp_path / "us.yaml"
+    policy.write_text("jurisdiction: us\n", encoding="utf-8")
+    result, alerts = backtest(tmp_path, events, "--policy", str(policy))
+    assert result.exit_code == 0, result.output
+    assert "other currencies" not in result.output  # USD, the company's: nothing skipped
+    assert [a["rule_id"] for a in alerts] == ["expense.split_claims"]
+
+
 def test_a_short_pseudonym_key_and_a_bad_policy_stop_worker_and_rules_before_connecting(tmp_path):
     short = runner.invoke(app, ["worker", "--data-dir", str(tmp_path)], env={"CM_PSEUDONYM_KEY": "short"})
     assert short.exit_code == 2 and "CM_PSEUDONYM_KEY" in short.output, short.output
