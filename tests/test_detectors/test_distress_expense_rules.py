@@ -104,6 +104,18 @@ def test_cohort_outlier_moves_with_the_role_cohort():
     assert not of_rule(run([*staff, *generous, *big]), rule)
 
 
+def test_cohort_outlier_leaves_other_roles_out_of_the_cohort():
+    rule = "expense.cohort_outlier"
+    engineers = [employee(f"D{i}", office(200 + i), mobile(200 + i), role="engineering") for i in range(5)]
+    their_claims = [claim(f"D{i}", "500", at(i)) for i in range(5)]
+    usual = [claim(f"R{i}", f"{800 + 10 * i}", at(i)) for i in range(19)]
+    big = [claim("R19", "3000", at(30), merchant="a"), claim("R19", "1000", at(31), merchant="b")]
+    # 19 sales members with claims: below min_cohort (20), and the engineers do not make up the rest
+    assert not of_rule(run([*cohort(20), *engineers, *their_claims, *usual[1:], *big]), rule)
+    [alert] = of_rule(run([*cohort(20), *engineers, *their_claims, *usual, *big]), rule)
+    assert alert.details["role"] == "sales" and alert.details["cohort_size"] == 20
+
+
 def test_risk_score_needs_two_signals_of_different_rules():
     rule = "distress.risk_score"
     assert not of_rule(run(small_claims(11)), rule)
