@@ -159,3 +159,31 @@ def test_a_keyed_copy_the_broker_refuses_stops_the_worker_without_acknowledging(
     topic = Settings().topics.reimbursements
     with pytest.raises(Stopped, match="not delivered"):
         asyncio.run(pipeline._route_batch([as_stream_event(topic, 0, claim("E1", "12", at()))]))
+
+
+def test_a_message_that_fails_unexpectedly_is_dead_lettered_as_internal_error(tmp_path, monkeypatch):
+    from tests.factories import claim
+
+    pipeline = build_pipeline(Settings(role="detect", data_dir=tmp_path), load_policy(DEMO_POLICY))
+    producer = RecordingProducer()
+    monkeypatch.setattr(pipeline, "outbox", lambda: Outbox(producer))
+    route = pipeline.engine.route
+
+    def broken(event):
+        if event.data.employee_id == "E1":
+            raise KeyError("a bug")
+        return route(event)
+
+    monkeypatch.setattr(pipeline.engine, "route", broken)
+    topic = Settings().topics.reimbursements
+    claims = [claim("E1", "12", at()), claim("E2", "12", at())]
+
+    asyncio.run(pipeline._route_batch([as_stream_event(topic, i, c) for i, c in enumerate(claims)]))
+
+    deadletter = pipeline.topics.deadletter.get_topic_name()
+    [letter] = [orjson.loads(v) for t, _, v in producer.records if t == deadletter]
+    assert letter["reason"] == "internal_error" and "KeyError" in letter["message"]
+    assert (letter["topic"], letter["offset"]) == (topic, 0)
+    keyed = pipeline.topics.keyed.get_topic_name()
+    copies = [c for t, _, v in producer.records if t == keyed for c in orjson.loads(v)]
+    assert copies and {c["event"]["data"]["employee_id"] for c in copies} == {"E2"}  # the batch went on
