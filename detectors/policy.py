@@ -150,9 +150,10 @@ class Policy:
         return any(self.enabled(rule) for rule, category in CATALOGUE.items() if category == "distress")
 
     def parse_context(self) -> ParseContext:
-        """How input is validated under this policy: phone region and value bounds."""
+        """How input is validated under this policy: phone region, company currency, value bounds."""
         return ParseContext(
             region=self.region,
+            currency=self.currency,
             max_amount=self.input.max_amount,
             max_skew=self.input.max_clock_skew.total_seconds(),
         )

@@ -2,7 +2,8 @@
 
 Required fields are strict (absent or ``null`` is an error); unknown fields are
 ignored. Phone numbers are normalised while validating: the default region comes
-from the validation context (``{"region": "CN"}``), see :mod:`events.parse`.
+from the validation context (``{"region": "CN"}``), and so does the currency of a claim
+without one (``{"currency": "CNY"}``, the company's), see :mod:`events.parse`.
 
 Impossible values are rejected, not passed on to the detectors: ids with control
 characters, amounts that are not positive, not finite or above the context's
@@ -28,6 +29,7 @@ from pydantic import (
     StringConstraints,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from events.phones import normalize_phone
@@ -78,6 +80,12 @@ def _bounded_date(value: date, info: ValidationInfo) -> date:
     if not EARLIEST.date() <= value <= latest:
         raise ValueError(f"{value.isoformat()} is outside {EARLIEST.date()} .. {latest}")
     return value
+
+
+def _without_default(schema: dict[str, Any]) -> None:
+    """The default depends on the policy (``company.currency``), so the schema names none."""
+    schema.pop("default", None)
+    schema["description"] = "ISO 4217 code; without it, the company's currency (policy company.currency)"
 
 
 Amount = Annotated[Decimal, Field(gt=0, allow_inf_nan=False), AfterValidator(_bounded_amount)]
@@ -153,12 +161,20 @@ class ReimbursementSubmitted(_Model):
     claim_id: NonEmpty
     employee_id: NonEmpty
     amount: Amount
-    currency: str = "CNY"
+    currency: str = Field("CNY", json_schema_extra=_without_default)
     category: str | None = None
     merchant: str | None = None
     expense_date: EventDate | None = None
     approval_limit: OptionalAmount = None
     receipt_no: OptionalId = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _company_currency(cls, data: Any, info: ValidationInfo) -> Any:
+        """A claim without ``currency`` is in the company's: the context's ``currency``."""
+        if isinstance(data, dict) and "currency" not in data:
+            return {**data, "currency": _context(info, "currency", "CNY")}
+        return data
 
 
 class Collection(_Model):

@@ -16,9 +16,12 @@ from events.models import DEFAULT_MAX_AMOUNT, DEFAULT_MAX_SKEW, EVENT_MODELS, EV
 
 @dataclass(frozen=True, slots=True)
 class ParseContext:
-    """What parsing needs beyond the bytes: phone region, value bounds and the reader's clock."""
+    """What parsing needs beyond the bytes: phone region, company currency, value bounds and the
+    reader's clock."""
 
     region: str = "CN"
+    currency: str = "CNY"
+    """ISO 4217 code of a claim that names none: the company's (policy ``company.currency``)."""
     max_amount: Decimal = DEFAULT_MAX_AMOUNT
     """Largest amount accepted (claims, approval limits, salaries)."""
     max_skew: float = DEFAULT_MAX_SKEW
@@ -28,7 +31,11 @@ class ParseContext:
 
     def __post_init__(self) -> None:
         self._validation.update(
-            region=self.region, max_amount=self.max_amount, max_skew=self.max_skew, now=self.now
+            region=self.region,
+            currency=self.currency,
+            max_amount=self.max_amount,
+            max_skew=self.max_skew,
+            now=self.now,
         )
 
 

@@ -24,12 +24,14 @@ def run(
     engine: Engine | None = None,
     state: dict | None = None,
 ) -> dict[str, Alert]:
-    """Final state of every alert, by id."""
+    """Final state of every alert, by id; events are read under the engine's policy, as the
+    worker reads them (phone region, company currency, input bounds)."""
     engine = engine or Engine(pol or policy())
+    context = engine.policy.parse_context()
     state = {} if state is None else state
     alerts: dict[str, Alert] = {}
     for raw in events:
-        event = parse_event_dict(raw)
+        event = parse_event_dict(raw, context)
         assert not isinstance(event, Rejection), event
         for output in engine.run(event, state):
             if isinstance(output, Alert):

@@ -104,6 +104,18 @@ def test_cohort_outlier_moves_with_the_role_cohort():
     assert not of_rule(run([*staff, *generous, *big]), rule)
 
 
+def test_cohort_outlier_leaves_other_roles_out_of_the_cohort():
+    rule = "expense.cohort_outlier"
+    engineers = [employee(f"D{i}", office(200 + i), mobile(200 + i), role="engineering") for i in range(5)]
+    their_claims = [claim(f"D{i}", "500", at(i)) for i in range(5)]
+    usual = [claim(f"R{i}", f"{800 + 10 * i}", at(i)) for i in range(19)]
+    big = [claim("R19", "3000", at(30), merchant="a"), claim("R19", "1000", at(31), merchant="b")]
+    # 19 sales members with claims: below min_cohort (20), and the engineers do not make up the rest
+    assert not of_rule(run([*cohort(20), *engineers, *their_claims, *usual[1:], *big]), rule)
+    [alert] = of_rule(run([*cohort(20), *engineers, *their_claims, *usual, *big]), rule)
+    assert alert.details["role"] == "sales" and alert.details["cohort_size"] == 20
+
+
 def test_risk_score_needs_two_signals_of_different_rules():
     rule = "distress.risk_score"
     assert not of_rule(run(small_claims(11)), rule)
@@ -197,3 +209,16 @@ def test_claims_are_compared_in_the_company_currency():
     assert of_rule(run(usd, policy(company={**COMPANY, "currency": "USD"})), rule)
     rmb = [claim("E1", f"{100 + i}", at(i), expense_date="2026-07-05", currency="rmb") for i in range(11)]
     assert of_rule(run(rmb), rule)
+
+
+def test_a_claim_without_currency_is_in_the_company_currency():
+    rule = "distress.frequent_small_claims"
+    unnamed = [claim("E1", f"{20 + i}", at(i), expense_date="2026-07-05", currency=None) for i in range(11)]
+    for pol in (policy(jurisdiction="us"), policy(company={**COMPANY, "currency": "HKD"}), policy()):
+        assert of_rule(run(unnamed, pol), rule), pol.currency  # compared with the thresholds
+        assert Engine(pol).other_currency(parse_event_dict(unnamed[0], pol.parse_context())) is None
+    split = [
+        claim("E1", "2800", at(0), merchant="x", currency=None),
+        claim("E1", "2600", at(1), merchant="x"),
+    ]
+    assert of_rule(run(split), "expense.split_claims")  # cn: no currency and CNY are one currency

@@ -29,6 +29,16 @@ def test_rises_to_high_at_ten_in_the_same_alert():
     assert alert.severity == "high" and len(alert.event_ids) == 10 and alert.revision == 6
 
 
+def test_an_alert_keeps_the_newest_200_event_ids_by_event_time():
+    many = [call(STRANGER, office(1), at(minutes=5 * i)) for i in range(230)]
+    newest = [f"{c['source']}/{c['id']}" for c in many][-200:]
+    [alert] = of_rule(run(DIRECTORY + many), RULE)
+    assert alert.event_ids == newest
+    shuffled = [c for pair in zip(many[1::2], many[::2], strict=True) for c in pair]  # each pair swapped
+    [late] = of_rule(run(DIRECTORY + shuffled), RULE)
+    assert late.event_ids == newest and late.alert_id == alert.alert_id
+
+
 def test_office_and_mobile_of_one_employee_are_the_same_target():
     events = [*calls(3), sms(STRANGER, mobile(1), at(5)), call(STRANGER, mobile(1), at(6))]
     assert of_rule(run(DIRECTORY + events), RULE)

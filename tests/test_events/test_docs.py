@@ -11,7 +11,8 @@ from events import EVENT_TYPES
 from events.alert import Action, Alert
 from events.models import EVENT_MODELS
 
-DOC = (Path(__file__).resolve().parents[2] / "docs" / "events.md").read_text(encoding="utf-8")
+DOC_DIR = Path(__file__).resolve().parents[2] / "docs"
+DOC = (DOC_DIR / "events.md").read_text(encoding="utf-8")
 
 
 def fields_of(model: type[BaseModel]) -> set[str]:
@@ -40,3 +41,24 @@ def test_every_alert_and_action_field_is_documented():
     for model in (Alert, Action):
         missing = {name for name in model.model_fields if f'"{name}"' not in DOC and f"`{name}`" not in DOC}
         assert not missing, (model.__name__, missing)
+
+
+def topic_table() -> dict[str, list[str]]:
+    """The *Topics* table of events.md: topic name -> the event types it carries."""
+    section = DOC.split("## Topics", 1)[1].split("\n## ", 1)[0]
+    rows = [line.split("|")[1:3] for line in section.splitlines() if line.startswith("| `")]
+    return {re.findall(r"`([^`]+)`", topic)[0]: re.findall(r"`([^`]+)`", carries) for topic, carries in rows}
+
+
+def test_the_topic_table_is_the_default_names_and_where_each_type_goes():
+    from streams.settings import Topics
+
+    defaults = Topics()
+    table = topic_table()
+    # compliance.triage is the console's audit log, documented in console.md
+    assert set(table) == set(defaults.model_dump().values()) - {defaults.triage}
+    assert f"`{defaults.triage}`" in (DOC_DIR / "console.md").read_text(encoding="utf-8")
+    assert set(defaults.inputs()) == {topic for topic, types in table.items() if types}
+    carried = {event_type: topic for topic, types in table.items() for event_type in types}
+    assert set(carried) == set(EVENT_TYPES)
+    assert {event_type: defaults.for_event(event_type) for event_type in EVENT_TYPES} == carried

@@ -138,6 +138,12 @@ def test_a_dead_letter_keeps_a_large_original_once_cut_with_its_size_and_hash():
     assert record["original_sha256"] == hashlib.sha256(raw).hexdigest()
 
 
+def test_the_original_is_cut_at_64_kib():
+    for size, truncated in ((65_536, False), (65_537, True)):
+        record = orjson.loads(deadletter_record(Rejection("not_json", "x"), b"y" * size, "t", 0, 1))
+        assert len(record["original"]) == 65_536 and record["original_truncated"] is truncated
+
+
 def test_a_dead_letter_of_binary_input_is_base64_only():
     raw = b"\xff\xfe\x00binary"
     record = orjson.loads(deadletter_record(Rejection("not_json", "x"), raw, "t", 1, 2))

@@ -4,6 +4,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from detectors import policy_from_mapping
 from events import EVENT_TYPES, ParseContext, Rejection, parse_event
 from events.models import CallCompletedEvent, ReimbursementSubmittedEvent
 
@@ -119,6 +120,20 @@ def test_normalises_phones_amounts_and_times():
     assert str(claim.data.amount) == "0.10" and claim.data.currency == "CNY"
 
 
+def test_a_claim_without_currency_is_in_the_company_currency():
+    unnamed = _event("finance.reimbursement.submitted", GOOD["finance.reimbursement.submitted"])
+    assert parse_event(unnamed, ParseContext(currency="USD")).data.currency == "USD"
+    assert parse_event(unnamed).data.currency == "CNY"  # the default context: a cn company
+    named = _event(
+        "finance.reimbursement.submitted", {**GOOD["finance.reimbursement.submitted"], "currency": "CNY"}
+    )
+    assert parse_event(named, ParseContext(currency="USD")).data.currency == "CNY"
+    assert policy_from_mapping({"jurisdiction": "us"}).parse_context().currency == "USD"
+    assert policy_from_mapping({"company": {"currency": "HKD"}}).parse_context().currency == "HKD"
+    schema = ReimbursementSubmittedEvent.model_json_schema()["$defs"]["ReimbursementSubmitted"]
+    assert "currency" not in schema["required"] and "default" not in schema["properties"]["currency"]
+
+
 def test_region_comes_from_the_context():
     data = {**GOOD["telephony.call.completed"], "caller": "(415) 555-2671"}
     call = parse_event(_event("telephony.call.completed", data), ParseContext(region="US"))
@@ -167,3 +182,35 @@ def test_rejections_say_what_is_wrong(raw, reason, field):
 def test_utc_z_is_accepted():
     event = parse_event(_event("hr.leave.recorded", GOOD["hr.leave.recorded"], time="2026-07-01T02:00:00Z"))
     assert event.timestamp == 1782871200.0
+
+
+@pytest.mark.parametrize("field", ["specversion", "id", "source", "type", "time"])
+def test_a_missing_envelope_field_is_named(field):
+    event = json.loads(_event("hr.leave.recorded", GOOD["hr.leave.recorded"]))
+    del event[field]
+    rejection = parse_event(json.dumps(event))
+    assert isinstance(rejection, Rejection)
+    assert (rejection.reason, rejection.field) == ("missing_field", field)
+    assert field in rejection.message
+
+
+@pytest.mark.parametrize(
+    "event_type, field, value",
+    [
+        ("hr.emergency_contact.changed", "relation", "neighbour"),
+        ("hr.emergency_contact.changed", "action", "deleted"),
+        ("hr.leave.recorded", "leave_type", "sabbatical"),
+        ("telephony.call.completed", "direction", "sideways"),
+    ],
+)
+def test_a_value_outside_its_list_is_rejected_naming_the_field(event_type, field, value):
+    rejection = parse_event(_event(event_type, {**GOOD[event_type], field: value}))
+    assert isinstance(rejection, Rejection)
+    assert (rejection.reason, rejection.field) == ("invalid_field", f"data.{field}")
+
+
+def test_a_contact_change_without_action_is_an_addition():
+    data = {k: v for k, v in GOOD["hr.emergency_contact.changed"].items() if k != "action"}
+    event = parse_event(_event("hr.emergency_contact.changed", data))
+    assert not isinstance(event, Rejection), event
+    assert event.data.action == "added"

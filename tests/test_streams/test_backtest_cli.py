@@ -78,6 +78,22 @@ def test_same_file_same_alerts_but_for_detected_at(tmp_path):
     assert [{**a, "detected_at": None} for a in first] == [{**a, "detected_at": None} for a in second]
 
 
+def test_out_has_one_line_per_alert_its_final_revision_and_the_summary_goes_to_stderr(tmp_path):
+    from tests.factories import at, call, employee, mobile, office
+
+    events = tmp_path / "calls.jsonl"
+    calls = [call("+8615000000002", office(1), at(i)) for i in range(12)]  # an alert of 8 revisions
+    lines = [employee("E1", office(1), mobile(1)), *calls, call("+8615000000003", office(1), at(0))]
+    events.write_bytes(b"".join(orjson.dumps(e) + b"\n" for e in lines))
+    result, alerts = backtest(tmp_path, events)
+    assert result.exit_code == 0, result.output
+    [alert] = alerts
+    assert alert["revision"] == 8 and len(alert["event_ids"]) == 12 and alert["severity"] == "high"
+    assert result.stdout == ""  # the summary is on stderr, the alerts in --out
+    assert "events read: 14 lines, 14 valid, 0 rejected" in result.stderr
+    assert "alerts: 1," in result.stderr and "harassment.repeated_calls: 1" in result.stderr
+
+
 def test_unreadable_file_exits_2(tmp_path):
     result, _ = backtest(tmp_path, tmp_path / "missing.jsonl")
     assert result.exit_code == 2
@@ -191,6 +207,22 @@ def test_claims_in_another_currency_are_counted_in_the_summary(tmp_path):
     result, _ = backtest(tmp_path, events)
     assert result.exit_code == 0, result.output
     assert re.search(r"claims in other currencies than CNY.*: USD 3", result.output), result.output
+
+
+def test_a_us_company_compares_claims_without_currency_with_its_thresholds(tmp_path):
+    from tests.factories import at, claim
+
+    events = tmp_path / "claims.jsonl"
+    claims = [
+        claim("E1", amount, at(i), merchant="x", currency=None) for i, amount in enumerate(["2800", "2600"])
+    ]
+    events.write_bytes(b"".join(orjson.dumps(c) + b"\n" for c in claims))
+    policy = tmp_path / "us.yaml"
+    policy.write_text("jurisdiction: us\n", encoding="utf-8")
+    result, alerts = backtest(tmp_path, events, "--policy", str(policy))
+    assert result.exit_code == 0, result.output
+    assert "other currencies" not in result.output  # USD, the company's: nothing skipped
+    assert [a["rule_id"] for a in alerts] == ["expense.split_claims"]
 
 
 def test_a_short_pseudonym_key_and_a_bad_policy_stop_worker_and_rules_before_connecting(tmp_path):

@@ -80,3 +80,65 @@ def test_simulate_writes_whole_days_backtest_writes_actions_and_score_reads_both
     assert requests and {r["kind"] for r in requests} <= {"block_sender", "block_domain"}
     scored = runner.invoke(app, ["score", str(events), str(alerts)], env=KEY)
     assert scored.exit_code == 0 and "recall" in scored.output, scored.output
+
+
+def test_the_tuning_values_of_docs_performance_md_are_the_code_s(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from faust.transport.drivers import aiokafka as driver
+
+    from streams.agents import ROUTE_BATCH
+    from streams.app import create_app
+
+    settings = Settings(data_dir=tmp_path)
+    assert settings.fetch_max_wait_ms == 100 and settings.flush_interval == 0.5
+    assert ROUTE_BATCH == 1000
+    monkeypatch.setattr(  # Faust's own consumer, faked: the fetch wait is set on what it creates
+        driver.AIOKafkaConsumerThread, "_create_worker_consumer", lambda self, transport: SimpleNamespace()
+    )
+    conf = create_app(settings).conf
+    assert driver.AIOKafkaConsumerThread._create_worker_consumer(None, None)._fetch_max_wait_ms == 100
+    assert (conf.broker_commit_every, conf.broker_commit_interval) == (10_000, 1.0)
+    assert conf.producer_max_batch_size == 512 * 1024
+
+
+def test_the_worker_runs_on_uvloop_with_a_frozen_collector(monkeypatch):
+    import gc
+    from types import SimpleNamespace
+
+    import faust
+    import uvloop
+
+    import streams.worker
+
+    steps = []
+
+    async def no_topics(settings):
+        steps.append("topics")
+
+    class Worker:
+        def __init__(self, app, **options):
+            steps.append("worker")
+
+        def execute_from_commandline(self):
+            steps.append("run")
+
+    monkeypatch.setattr(streams.worker, "ensure_topics", no_topics)
+    monkeypatch.setattr(uvloop, "install", lambda: steps.append("uvloop"))
+    monkeypatch.setattr(
+        streams.worker, "build_pipeline", lambda *a: steps.append("pipeline") or SimpleNamespace(app=None)
+    )
+    monkeypatch.setattr(gc, "freeze", lambda: steps.append("freeze"))
+    monkeypatch.setattr(gc, "set_threshold", lambda *t: steps.append(t))
+    monkeypatch.setattr(faust, "Worker", Worker)
+
+    streams.worker.run_worker(Settings(), None)
+
+    assert steps == ["topics", "uvloop", "pipeline", "freeze", (50_000, 50, 100), "worker", "run"]
+
+
+def test_the_clickhouse_url_is_kept_secret(monkeypatch):
+    monkeypatch.setenv("CM_CLICKHOUSE_URL", "https://monitor:pa55word@ch.example:8443/cm")
+    settings = Settings()
+    assert settings.clickhouse_dsn == "https://monitor:pa55word@ch.example:8443/cm"  # for the client
+    assert "pa55word" not in repr(settings) and "pa55word" not in settings.model_dump_json()

@@ -84,6 +84,39 @@ def test_users_add_refuses_an_unknown_role(tmp_path):
     assert result.returncode == 2 and "officer, hr, it, auditor, admin" in result.stderr
 
 
+def test_the_console_refuses_to_start_without_a_usable_users_file(tmp_path):
+    from typer.testing import CliRunner
+
+    from streams.cli import app
+
+    env = {"CM_USERS": None, "CM_KAFKA_BROKER": "kafka://127.0.0.1:1", "CM_CLICKHOUSE_URL": None}
+    missing = CliRunner().invoke(app, ["console"], env=env)
+    assert missing.exit_code == 2 and "needs a users file" in missing.stderr, missing.output
+    bad = tmp_path / "users.yaml"
+    bad.write_text("users: [{name: x, roles: [boss]}]\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["console", "--users", str(bad)], env=env)
+    assert result.exit_code == 2 and "users.0.roles" in result.stderr, result.output
+
+
+def test_users_add_prints_the_token_once_and_refuses_a_taken_name_or_no_file(tmp_path):
+    from typer.testing import CliRunner
+
+    from streams.cli import app
+
+    path = tmp_path / "users.yaml"
+    add = ["users", "add", "li.wei", "--role", "officer", "--token", "--users-file", str(path)]
+    first = CliRunner().invoke(app, add, env={"CM_USERS": None})
+    assert first.exit_code == 0, first.output
+    token = first.stdout.rsplit(": ", 1)[1].strip()
+    assert load_users(path).by_token(token).name == "li.wei" and token not in path.read_text(encoding="utf-8")
+    again = CliRunner().invoke(app, add, env={"CM_USERS": None})
+    assert again.exit_code == 2 and "exists already" in again.stderr and again.stdout == ""
+    unnamed = CliRunner().invoke(app, add[:-2], env={"CM_USERS": None})
+    assert unnamed.exit_code == 2 and "--users-file or CM_USERS" in unnamed.stderr
+    from_env = CliRunner().invoke(app, ["users", "add", "h", "--role", "hr"], env={"CM_USERS": str(path)})
+    assert from_env.exit_code == 0 and tuple(load_users(path).by_name["h"].roles) == ("hr",), from_env.output
+
+
 def change(current: Triage, **body) -> Triage:
     return apply(current, TriageRequest(**body), alert_id="a", user="u", role="officer", at=AT)[0]
 

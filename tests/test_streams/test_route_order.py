@@ -159,3 +159,71 @@ def test_a_keyed_copy_the_broker_refuses_stops_the_worker_without_acknowledging(
     topic = Settings().topics.reimbursements
     with pytest.raises(Stopped, match="not delivered"):
         asyncio.run(pipeline._route_batch([as_stream_event(topic, 0, claim("E1", "12", at()))]))
+
+
+def test_a_message_that_fails_unexpectedly_is_dead_lettered_as_internal_error(tmp_path, monkeypatch):
+    from tests.factories import claim
+
+    pipeline = build_pipeline(Settings(role="detect", data_dir=tmp_path), load_policy(DEMO_POLICY))
+    producer = RecordingProducer()
+    monkeypatch.setattr(pipeline, "outbox", lambda: Outbox(producer))
+    route = pipeline.engine.route
+
+    def broken(event):
+        if event.data.employee_id == "E1":
+            raise KeyError("a bug")
+        return route(event)
+
+    monkeypatch.setattr(pipeline.engine, "route", broken)
+    topic = Settings().topics.reimbursements
+    claims = [claim("E1", "12", at()), claim("E2", "12", at())]
+
+    asyncio.run(pipeline._route_batch([as_stream_event(topic, i, c) for i, c in enumerate(claims)]))
+
+    deadletter = pipeline.topics.deadletter.get_topic_name()
+    [letter] = [orjson.loads(v) for t, _, v in producer.records if t == deadletter]
+    assert letter["reason"] == "internal_error" and "KeyError" in letter["message"]
+    assert (letter["topic"], letter["offset"]) == (topic, 0)
+    keyed = pipeline.topics.keyed.get_topic_name()
+    copies = [c for t, _, v in producer.records if t == keyed for c in orjson.loads(v)]
+    assert copies and {c["event"]["data"]["employee_id"] for c in copies} == {"E2"}  # the batch went on
+
+
+def test_every_revision_of_an_alert_is_published_under_its_id(tmp_path, monkeypatch):
+    from tests.factories import call, office
+
+    pipeline = build_pipeline(Settings(role="detect", data_dir=tmp_path), load_policy(DEMO_POLICY))
+    producer = RecordingProducer()
+    monkeypatch.setattr(pipeline, "outbox", lambda: Outbox(producer))
+
+    class State(dict):
+        def advance(self, partition, event_time):
+            pass
+
+    stranger = "+8615000000009"
+    copies = [
+        {
+            "family": "harassment",
+            "key": stranger,
+            "facts": {"channel": "call", "line": office(1)},
+            "event": raw,
+        }
+        for raw in (call(stranger, office(1), at(i)) for i in range(7))
+    ]
+    batch = SimpleNamespace(
+        value=orjson.dumps(copies),
+        message=SimpleNamespace(topic="keyed", partition=0, offset=1, value=b"", generation_id=1),
+    )
+
+    async def detect():
+        outbox = Outbox(producer)
+        await pipeline._detect_batch(batch, State(), outbox)
+        await outbox.confirm()
+
+    asyncio.run(detect())
+
+    alerts = pipeline.topics.alerts.get_topic_name()
+    published = [(key, orjson.loads(value)) for topic, key, value in producer.records if topic == alerts]
+    assert [a["revision"] for _, a in published] == [1, 2, 3]  # calls 5, 6 and 7
+    assert {key for key, _ in published} == {published[0][1]["alert_id"].encode()}
+    assert [len(a["event_ids"]) for _, a in published] == [5, 6, 7]
