@@ -87,7 +87,7 @@ class ActionFollower:
         await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)
         while True:
-            if not self.loaded.is_set() and all(await self._position(tp) >= ends[tp] for tp in partitions):
+            if not self.loaded.is_set() and await self._caught_up(ends):
                 self.loaded.set()
                 log.info("actions loaded: %d", len(self.actions))
             batches = await consumer.getmany(timeout_ms=200)
@@ -98,9 +98,12 @@ class ActionFollower:
                 async with self._changed:
                     self._changed.notify_all()
 
-    async def _position(self, tp: TopicPartition) -> int:
+    async def _caught_up(self, ends: dict[TopicPartition, int]) -> bool:
         assert self._consumer is not None  # noqa: S101 - started
-        return await self._consumer.position(tp)
+        for tp, end in ends.items():
+            if await self._consumer.position(tp) < end:
+                return False
+        return True
 
     def _take(self, value: bytes | None) -> None:
         if value is None:

@@ -111,9 +111,20 @@ class ActionKeeper:
         return TP(self.commands.get_topic_name(), 0) in self.app.consumer.assignment()
 
     async def _loaded(self) -> ActionBook:
-        if self.book is None:
+        """The book, read from the actions topic first if needed (retried until the broker answers)."""
+        delay = 1.0
+        while self.book is None:
+            try:
+                actions = await read_actions(self.settings)
+            except Exception as error:  # a broker that does not answer now may answer soon
+                log.warning(
+                    "reading %s failed, again in %.0fs: %r", self.settings.topics.actions, delay, error
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+                continue
             book = ActionBook(self.require_approval)
-            book.load_all((await read_actions(self.settings)).values())
+            book.load_all(actions.values())
             self.book = book
             metrics.ACTIONS_IN_FORCE.set(len(book.in_force))
         return self.book
