@@ -13,7 +13,7 @@ import orjson
 import pytest
 
 from detectors.privacy import Pseudonymizer
-from tests.factories import at, call, claim, collection_call, employee, mail
+from tests.factories import at, call, claim, collection_call, employee, mail, sms
 from tests.fixtures.workers import PSEUDONYM_KEY, TOKENS, WorkerProcess
 from tests.test_integration.test_worker import alert_for, blast_scenario, send, unique_phone
 
@@ -52,6 +52,27 @@ def scenario(worker):
         "events": events,
         "tag": tag,
     }
+
+
+@pytest.fixture(scope="module")
+def texts(worker):
+    """An SMS with collection terms to an employee (harassment.collection_content) and a
+    collection letter to the same employee's mailbox (harassment.collection_email, for IT)."""
+    tag = uuid.uuid4().hex[:8]
+    who = f"E-t-{tag}"
+    staff = employee(who, unique_phone("216"), unique_phone("138"))
+    number = unique_phone()
+    text = sms(number, staff["data"]["mobile_phone"], at(5), "你同事网贷逾期了，请转告他尽快还款")
+    sender = f"notice@agency-t-{tag}.example"
+    letter = mail(sender, at(6), "催收函", "您的同事欠款逾期未还，请转告其结清欠款。", employees=(who,))
+    send(worker, [staff, text, letter])
+    content = worker.wait_for(
+        lambda: alert_for(worker, "harassment.collection_content", number), what="SMS content alert"
+    )
+    email = worker.wait_for(
+        lambda: alert_for(worker, "harassment.collection_email", sender), what="mail alert"
+    )
+    return {"sms": content, "mail": email, "number": number, "employee": who, "sender": sender}
 
 
 def test_health_needs_no_credentials_and_everything_else_does(worker):
@@ -209,10 +230,14 @@ def test_a_session_cookie_needs_its_csrf_token_to_change_anything(worker, scenar
 
 
 def _stream(
-    worker: WorkerProcess, found: list[bytes], stop: threading.Event, last: str | None = None
+    worker: WorkerProcess,
+    found: list[bytes],
+    stop: threading.Event,
+    last: str | None = None,
+    role: str = "officer",
 ) -> None:
     connection = http.client.HTTPConnection("127.0.0.1", worker.port, timeout=30)
-    headers = {"Authorization": f"Bearer {TOKENS['officer']}"}
+    headers = {"Authorization": f"Bearer {TOKENS[role]}"}
     if last:
         headers["Last-Event-ID"] = last
     connection.request("GET", "/api/v1/stream", headers=headers)
@@ -245,6 +270,33 @@ def test_the_stream_pushes_a_new_alert_within_seconds_and_catches_up(worker):
     catch_up = threading.Thread(target=_stream, args=(worker, missed, threading.Event(), before), daemon=True)
     catch_up.start()
     worker.wait_for(lambda: any(debtor.encode() in line for line in missed), timeout=10, what="catch-up")
+
+
+def test_the_stream_gives_it_only_records_about_its_alerts_and_masks_them(worker, scenario, texts):
+    streams: dict[str, list[bytes]] = {"it": [], "auditor": []}
+    stop = threading.Event()
+    for role, found in streams.items():
+        reader = threading.Thread(target=_stream, args=(worker, found, stop, None, role), daemon=True)
+        reader.start()
+    time.sleep(1)
+    blast, number = scenario["blast"]["alert_id"], scenario["number"]
+    assert triage(worker, blast, action="comment", comment=f"rang {number} back")[0] == 200
+    letter, who = texts["mail"]["alert_id"], texts["employee"]
+    assert triage(worker, letter, action="comment", comment=f"{who} forwarded it")[0] == 200
+    try:
+        for role, found in streams.items():
+            worker.wait_for(
+                lambda found=found: any(b"forwarded it" in line for line in found),
+                timeout=30,
+                what=f"the comment on the letter in the stream of {role}",
+            )
+    finally:
+        stop.set()
+    it, auditor = b"".join(streams["it"]), b"".join(streams["auditor"])
+    assert blast.encode() not in it  # a record about an alert it may not read
+    assert f"•{who[-4:]} forwarded it".encode() in it and f"•{who[-4:]} forwarded it".encode() in auditor
+    assert f"rang •{number[-4:]} back".encode() in auditor
+    assert number.encode() not in it + auditor and who.encode() not in it + auditor
 
 
 def test_it_reads_the_alert_about_a_mail_sender(worker):

@@ -1,20 +1,30 @@
-"""The console's pure parts: users file, triage transitions, masking, the stream's catch-up."""
+"""The console's pure parts: users file, triage transitions, masking, the stream's catch-up;
+and its HTTP API over a stand-in store (who sees what, cookies, CSRF)."""
 
 from __future__ import annotations
 
+import asyncio
 import stat
 import subprocess
 import sys
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import Any
 
+import orjson
 import pytest
 import yaml
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+from argon2 import PasswordHasher
 
-from streams.console.api import _cell
+from streams.console.api import ConsoleAPI, _cell
+from streams.console.auth import Authenticator
 from streams.console.hub import StreamHub
 from streams.console.masking import mask_alert, mask_text
+from streams.console.service import TriageService
 from streams.console.triage import TransitionError, Triage, TriageRequest, apply
-from streams.console.users import UsersFileError, add_user, load_users, token_digest
+from streams.console.users import ROLES, Directory, User, UsersFileError, add_user, load_users, token_digest
 
 AT = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
@@ -145,3 +155,176 @@ def test_the_console_bench_reports_every_figure_on_a_small_store():
     report = run_console_bench(500, lambda text: None)
     for key in ("list_p95_ms", "filter_p95_ms", "detail_p95_ms", "sse_delay_p95_ms"):
         assert report[key] > 0 and len(report[key.replace("_p95", "")]) >= 20, key
+
+
+# The API over a stand-in store: one user per role (named after it, token ``t-<role>``,
+# password ``pw``), a phone alert and an alert about a mail sender.
+
+PHONE = "+8613800138000"
+PHONE_ALERT = {
+    "alert_id": "a-phone",
+    "rule_id": "harassment.contact_blast",
+    "category": "harassment",
+    "severity": "high",
+    "subject": {"kind": "phone", "id": PHONE},
+    "employee_ids": ["E-7-1042", "E-7-2043"],
+    "summary": f"External number {PHONE} reached 2 employees",
+    "details": {},
+    "event_ids": [],
+    "revision": 1,
+    "first_event_time": "2026-11-23T10:00:00Z",
+    "last_event_time": "2026-11-23T10:05:00Z",
+}
+MAIL_ALERT = {
+    **PHONE_ALERT,
+    "alert_id": "a-mail",
+    "rule_id": "harassment.collection_email",
+    "subject": {"kind": "mail_sender", "id": "notice@agency.example"},
+    "employee_ids": ["E-7-3044"],
+    "summary": "A collection letter reached 1 employee",
+}
+
+
+class StandInStore:
+    """The store's answers the API needs, from a dict; it keeps the published audit records
+    (``takes_records=False``: a store that never writes them)."""
+
+    def __init__(self, alerts: list[dict[str, Any]], takes_records: bool = True) -> None:
+        self.alerts = {a["alert_id"]: a for a in alerts}
+        self.takes_records = takes_records
+        self.records: list[dict[str, Any]] = []
+        self.limits: list[int] = []
+
+    def _row(self, alert: dict[str, Any]) -> dict[str, Any]:
+        return {**alert, "triage": Triage().model_dump(mode="json")}
+
+    def list_alerts(self, where, limit, cursor=None, ids=None, stored_after=None):
+        self.limits.append(limit)
+        rows = [self._row(a) for a in self.alerts.values() if ids is None or a["alert_id"] in ids]
+        return rows[:limit], None
+
+    def get_alert(self, alert_id: str) -> dict[str, Any] | None:
+        return self._row(self.alerts[alert_id]) if alert_id in self.alerts else None
+
+    def audit(self, alert_id=None, user=None, since=None, limit=100, oldest_first=False):
+        found = [
+            r
+            for r in self.records
+            if (alert_id is None or r["alert_id"] == alert_id) and (user is None or r["user"] == user)
+        ]
+        return sorted(found, key=lambda r: r["at"], reverse=not oldest_first)[:limit]
+
+    def events(self, uids: list[str]) -> list[dict[str, Any]]:
+        return []
+
+
+def stand_in_console(
+    store: StandInStore, proxies: list[str] | None = None, employee_for: Callable[[str], str | None] = str
+) -> ConsoleAPI:
+    async def publish(record) -> None:
+        if store.takes_records:
+            store.records.append(record.model_dump(mode="json", exclude={"triage"}))
+
+    password = PasswordHasher(time_cost=1, memory_cost=1024).hash("pw")
+    users = Directory(
+        [User(name=r, roles=(r,), token_sha256=token_digest(f"t-{r}"), password_hash=password) for r in ROLES]
+    )
+    auth = Authenticator(users, b"k" * 32, "X-Remote-User", proxies or [])
+    service = TriageService(store, publish, StreamHub())  # type: ignore[arg-type]
+    return ConsoleAPI(service, auth, lambda: [], employee_for)
+
+
+def over_http(api: ConsoleAPI, scenario: Callable[[TestClient], Awaitable[Any]]) -> Any:
+    """Run ``scenario`` with a client of ``api`` served on a loopback port."""
+
+    async def run() -> Any:
+        app = web.Application()
+        app.router.add_routes(api.routes())
+        async with TestClient(TestServer(app)) as client:
+            return await scenario(client)
+
+    return asyncio.run(run())
+
+
+def bearer(role: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer t-{role}"}
+
+
+async def streamed(client: TestClient, role: str) -> list[tuple[str, dict[str, Any]]]:
+    """Every kept message of the event stream that ``role`` receives: (event, data)."""
+    headers = {**bearer(role), "Last-Event-ID": "earlier-run-0"}  # replays all that is kept
+    out = []
+    async with client.get("/api/v1/stream", headers=headers) as response:
+        event = None
+        while (line := await response.content.readline()) != b": connected\n":
+            if line.startswith(b"event: "):
+                event = line[7:].strip().decode()
+            elif line.startswith(b"data: "):
+                out.append((event, orjson.loads(line[6:])))
+    return out
+
+
+def test_the_stream_shows_a_triage_record_only_to_who_may_read_its_alert_and_masks_it():
+    store = StandInStore([PHONE_ALERT, MAIL_ALERT])
+    api = stand_in_console(store)
+
+    async def scenario(client: TestClient) -> dict[str, list[tuple[str, dict[str, Any]]]]:
+        for alert_id, comment in (
+            ("a-phone", f"called {PHONE} back; E-7-1042 knew it"),
+            ("a-mail", "the sender wrote to E-7-3044, call 13912345678"),
+        ):
+            body = {"action": "comment", "comment": comment}
+            path = f"/api/v1/alerts/{alert_id}/triage"
+            assert (await client.post(path, json=body, headers=bearer("officer"))).status == 200
+        assert (await client.get("/api/v1/export.csv", headers=bearer("officer"))).status == 200
+        return {role: await streamed(client, role) for role in ROLES}
+
+    seen = over_http(api, scenario)
+
+    def records(role: str) -> dict[str | None, dict[str, Any]]:
+        return {data["alert_id"]: data for event, data in seen[role] if event == "triage"}
+
+    # it: only the record about the mail sender's alert, its ids and numbers masked
+    assert set(records("it")) == {"a-mail"}
+    assert records("it")["a-mail"]["comment"] == "the sender wrote to •3044, call •5678"
+    assert {data["alert_id"] for event, data in seen["it"] if event == "alert"} == {"a-mail"}
+    # auditor: every record (it reads the audit log), masked
+    assert set(records("auditor")) == {"a-phone", "a-mail", None}
+    assert records("auditor")["a-phone"]["comment"] == "called •8000 back; •1042 knew it"
+    assert PHONE not in str(seen["auditor"]) and "E-7-" not in str(seen["auditor"])
+    # officer and hr: records about the alerts they read, in clear; the export is the audit log's
+    for role in ("officer", "hr"):
+        assert set(records(role)) == {"a-phone", "a-mail"}, role
+        assert records(role)["a-phone"]["comment"] == f"called {PHONE} back; E-7-1042 knew it"
+    assert set(records("admin")) == {"a-phone", "a-mail", None}
+
+
+def test_an_alerts_history_and_the_audit_log_show_it_and_auditors_ids_and_numbers_masked():
+    store = StandInStore([PHONE_ALERT, MAIL_ALERT])
+    api = stand_in_console(store)
+
+    async def scenario(client: TestClient) -> list[dict[str, Any]]:
+        for alert_id, comment in (
+            ("a-mail", "E-7-3044 forwarded it from 13912345678"),
+            ("a-phone", f"{PHONE} called E-7-2043"),
+        ):
+            body = {"action": "comment", "comment": comment}
+            await client.post(f"/api/v1/alerts/{alert_id}/triage", json=body, headers=bearer("officer"))
+        return [
+            await (await client.get("/api/v1/alerts/a-mail", headers=bearer("it"))).json(),
+            await (await client.get("/api/v1/alerts/a-phone", headers=bearer("officer"))).json(),
+            await (await client.get("/api/v1/audit", headers=bearer("auditor"))).json(),
+            await (await client.get("/api/v1/audit", headers=bearer("admin"))).json(),
+        ]
+
+    it_alert, officer_alert, auditor_log, admin_log = over_http(api, scenario)
+    assert [h["comment"] for h in it_alert["history"]] == ["•3044 forwarded it from •5678"]
+    assert [h["comment"] for h in officer_alert["history"]] == [f"{PHONE} called E-7-2043"]
+    assert [r["comment"] for r in auditor_log["records"]] == [
+        "•8000 called •2043",
+        "•3044 forwarded it from •5678",
+    ]
+    assert [r["comment"] for r in admin_log["records"]] == [
+        f"{PHONE} called E-7-2043",
+        "E-7-3044 forwarded it from 13912345678",
+    ]
