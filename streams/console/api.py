@@ -155,7 +155,7 @@ class ConsoleAPI:
             cookie,
             httponly=True,
             samesite="Strict",
-            secure=request.secure,
+            secure=self.auth.over_https(request),
             max_age=self.auth.session_seconds,
             path="/",
         )

@@ -1,10 +1,11 @@
 """Who is asking, and what their roles let them do.
 
 API clients send ``Authorization: Bearer <token>``; the page signs in at ``/login`` and
-gets a signed session cookie (``HttpOnly``, ``SameSite=Strict``, ``Secure`` behind TLS)
-that carries a CSRF token, which every state-changing request from the page repeats in
-``X-CSRF-Token``. A trusted reverse proxy may name the user in a header, accepted only
-from the configured proxy addresses.
+gets a signed session cookie (``HttpOnly``, ``SameSite=Strict``; ``Secure`` when the
+browser came over HTTPS: to this server, or to a trusted proxy that says so in
+``X-Forwarded-Proto``) that carries a CSRF token, which every state-changing request from
+the page repeats in ``X-CSRF-Token``. A trusted reverse proxy may name the user in a
+header, accepted only from the configured proxy addresses.
 """
 
 from __future__ import annotations
@@ -94,6 +95,17 @@ class Authenticator:
         if cookie:
             return self._session(cookie)
         return None
+
+    def over_https(self, request: web.Request) -> bool:
+        """Whether the browser reached us over HTTPS: directly, or through a trusted proxy
+        that terminated TLS and sent ``X-Forwarded-Proto: https`` (its first value: the
+        client's side, when proxies are chained). From anyone else the header is ignored."""
+        if request.secure:
+            return True
+        if not self._from_trusted_proxy(request):
+            return False
+        forwarded = request.headers.get("X-Forwarded-Proto", "")
+        return forwarded.split(",")[0].strip().lower() == "https"
 
     def _from_trusted_proxy(self, request: web.Request) -> bool:
         try:

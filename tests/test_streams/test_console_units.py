@@ -328,3 +328,27 @@ def test_an_alerts_history_and_the_audit_log_show_it_and_auditors_ids_and_number
         f"{PHONE} called E-7-2043",
         "E-7-3044 forwarded it from 13912345678",
     ]
+
+
+def test_the_session_cookie_is_secure_when_a_trusted_proxy_says_the_browser_used_https():
+    login = {"name": "officer", "password": "pw"}
+
+    async def cookies(client: TestClient, headers: dict[str, str]) -> str:
+        response = await client.post("/login", json=login, headers=headers)
+        assert response.status == 200
+        return response.headers["Set-Cookie"]
+
+    async def scenario(client: TestClient) -> list[str]:
+        return [
+            await cookies(client, {"X-Forwarded-Proto": "https"}),
+            await cookies(client, {"X-Forwarded-Proto": "https, http"}),  # the client's side first
+            await cookies(client, {"X-Forwarded-Proto": "http"}),
+            await cookies(client, {}),
+        ]
+
+    behind_proxy = over_http(stand_in_console(StandInStore([]), proxies=["127.0.0.0/8"]), scenario)
+    assert ["Secure" in c for c in behind_proxy] == [True, True, False, False]
+    assert all("HttpOnly" in c and "SameSite=Strict" in c for c in behind_proxy)
+    # from an address that is no trusted proxy, the header says nothing
+    elsewhere = over_http(stand_in_console(StandInStore([]), proxies=["10.0.0.0/8"]), scenario)
+    assert not any("Secure" in c for c in elsewhere)
