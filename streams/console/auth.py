@@ -5,7 +5,8 @@ gets a signed session cookie (``HttpOnly``, ``SameSite=Strict``; ``Secure`` when
 browser came over HTTPS: to this server, or to a trusted proxy that says so in
 ``X-Forwarded-Proto``) that carries a CSRF token, which every state-changing request from
 the page repeats in ``X-CSRF-Token``. A trusted reverse proxy may name the user in a
-header, accepted only from the configured proxy addresses.
+header, accepted only from the configured proxy addresses; the proxy adds it to whatever
+the browser sends, so such requests need a CSRF token too (``/api/v1/session`` gives it).
 """
 
 from __future__ import annotations
@@ -90,7 +91,7 @@ class Authenticator:
         if self.proxy_header and self._from_trusted_proxy(request):
             name = request.headers.get(self.proxy_header)
             if name and (user := self.users.by_name.get(name)):
-                return Principal(user, "proxy")
+                return Principal(user, "proxy", csrf=self._proxy_csrf(user))
         cookie = request.cookies.get(SESSION_COOKIE)
         if cookie:
             return self._session(cookie)
@@ -122,6 +123,11 @@ class Authenticator:
         ).decode()
         return f"{payload}.{self._sign(payload)}", csrf
 
+    def _proxy_csrf(self, user: User) -> str:
+        """The CSRF token of a user the proxy names: there is no cookie of ours to carry one,
+        so it is derived from the key (the same in every process that shares the key)."""
+        return hmac.new(self.secret, f"proxy-csrf|{user.name}".encode(), hashlib.sha256).hexdigest()[:32]
+
     def _sign(self, payload: str) -> str:
         return hmac.new(self.secret, payload.encode(), hashlib.sha256).hexdigest()
 
@@ -140,8 +146,10 @@ class Authenticator:
 
     @staticmethod
     def csrf_ok(request: web.Request, principal: Principal) -> bool:
-        """A state-changing request from the page repeats its session's CSRF token."""
-        if principal.via != "session":
-            return True  # a bearer token or the proxy is not sent by the browser on its own
+        """A state-changing request from a browser repeats its CSRF token: a session cookie
+        and the proxy's header both come with any request the browser makes, even one that
+        another site starts; a bearer token never does."""
+        if principal.via == "token":
+            return True
         sent = request.headers.get(CSRF_HEADER, "")
         return bool(principal.csrf) and hmac.compare_digest(sent, principal.csrf or "")

@@ -352,3 +352,31 @@ def test_the_session_cookie_is_secure_when_a_trusted_proxy_says_the_browser_used
     # from an address that is no trusted proxy, the header says nothing
     elsewhere = over_http(stand_in_console(StandInStore([]), proxies=["10.0.0.0/8"]), scenario)
     assert not any("Secure" in c for c in elsewhere)
+
+
+def test_a_user_named_by_a_trusted_proxy_needs_the_csrf_token_to_change_anything():
+    named = {"X-Remote-User": "officer"}  # what the proxy adds to any request of the browser
+    change = {"action": "comment", "comment": "from behind the proxy"}
+    path = "/api/v1/alerts/a-phone/triage"
+
+    async def scenario(client: TestClient) -> list[Any]:
+        session = await (await client.get("/api/v1/session", headers=named)).json()
+        hr = await (await client.get("/api/v1/session", headers={"X-Remote-User": "hr"})).json()
+        without = await client.post(path, json=change, headers=named)
+        wrong = await client.post(path, json=change, headers={**named, "X-CSRF-Token": hr["csrf"] or ""})
+        right = await client.post(path, json=change, headers={**named, "X-CSRF-Token": session["csrf"] or ""})
+        return [session["user"], without.status, await without.json(), wrong.status, right.status]
+
+    api = stand_in_console(StandInStore([PHONE_ALERT]), proxies=["127.0.0.0/8"])
+    user, without, error, wrong, right = over_http(api, scenario)
+    assert user == "officer"
+    assert (without, error) == (403, {"error": "missing or wrong X-CSRF-Token"})
+    assert (wrong, right) == (403, 200)
+
+
+def test_the_proxy_header_counts_only_from_a_trusted_proxy():
+    async def scenario(client: TestClient) -> int:
+        return (await client.get("/api/v1/alerts", headers={"X-Remote-User": "admin"})).status
+
+    assert over_http(stand_in_console(StandInStore([]), proxies=["127.0.0.0/8"]), scenario) == 200
+    assert over_http(stand_in_console(StandInStore([]), proxies=["10.0.0.0/8"]), scenario) == 401
