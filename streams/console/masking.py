@@ -24,7 +24,7 @@ def mask_text(text: str) -> str:
 
 def _mask_value(value: Any, ids: set[str]) -> Any:
     if isinstance(value, str):
-        return mask_id(value) if value in ids else mask_text(value)
+        return mask_id(value) if value in ids else _mask_free_text(value, ids)
     if isinstance(value, list):
         return [_mask_value(v, ids) for v in value]
     if isinstance(value, dict):

@@ -134,6 +134,18 @@ def test_masking_keeps_the_last_four_characters_and_pseudonyms():
     assert masked["details"]["numbers"] == ["•0000"] and mask_text("call 95588 now") == "call 95588 now"
 
 
+def test_masking_finds_the_alerts_ids_inside_summaries_and_details_too():
+    alert = {
+        "subject": {"kind": "phone", "id": "+8613800138000"},
+        "employee_ids": ["E-7-1042"],
+        "summary": "Collection message from +8613800138000 to employee E-7-1042 (逾期, 还款)",
+        "details": {"employee_id": "E-7-1042", "sentences": ["E-7-1042 的同事"]},
+    }
+    masked = mask_alert(alert)
+    assert masked["summary"] == "Collection message from •8000 to employee •1042 (逾期, 还款)"
+    assert masked["details"] == {"employee_id": "•1042", "sentences": ["•1042 的同事"]}
+
+
 def test_the_stream_replays_what_a_reconnecting_client_missed():
     hub = StreamHub(keep=3)
     first = hub.publish("alert", {"n": 1})
