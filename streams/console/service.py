@@ -24,6 +24,8 @@ from streams.console.triage import AuditRecord, Triage, TriageRequest, apply, au
 
 OVERLAY_SECONDS = 300.0
 """How long a published record is overlaid (the store writes it within a flush interval)."""
+STORE_WAIT_SECONDS = 10.0
+"""How long a reveal waits for the store to have its audit record (then: 503, nothing revealed)."""
 
 
 class UnknownAlert(ComplianceMonitorError, KeyError):
@@ -128,9 +130,10 @@ class TriageService:
             found.update((row["alert_id"], scope(row)) for row in rows)
         return found
 
-    async def wait_stored(self, record: AuditRecord, timeout: float = 10.0) -> bool:
-        """Whether the store has ``record`` within ``timeout`` seconds (it writes every flush)."""
-        deadline = time.monotonic() + timeout
+    async def wait_stored(self, record: AuditRecord, timeout: float | None = None) -> bool:
+        """Whether the store has ``record`` within ``timeout`` seconds (it writes every flush;
+        by default :data:`STORE_WAIT_SECONDS`)."""
+        deadline = time.monotonic() + (STORE_WAIT_SECONDS if timeout is None else timeout)
         while time.monotonic() < deadline:
             stored = await self._read(
                 self.queries.audit, alert_id=record.alert_id, user=record.user, limit=50

@@ -7,6 +7,7 @@ import asyncio
 import stat
 import subprocess
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -204,6 +205,7 @@ class StandInStore:
     def __init__(self, alerts: list[dict[str, Any]], takes_records: bool = True) -> None:
         self.alerts = {a["alert_id"]: a for a in alerts}
         self.takes_records = takes_records
+        self.published: list[dict[str, Any]] = []
         self.records: list[dict[str, Any]] = []
         self.limits: list[int] = []
 
@@ -234,8 +236,9 @@ def stand_in_console(
     store: StandInStore, proxies: list[str] | None = None, employee_for: Callable[[str], str | None] = str
 ) -> ConsoleAPI:
     async def publish(record) -> None:
+        store.published.append(record.model_dump(mode="json", exclude={"triage"}))
         if store.takes_records:
-            store.records.append(record.model_dump(mode="json", exclude={"triage"}))
+            store.records.append(store.published[-1])
 
     password = PasswordHasher(time_cost=1, memory_cost=1024).hash("pw")
     users = Directory(
@@ -392,3 +395,51 @@ def test_the_proxy_header_counts_only_from_a_trusted_proxy():
 
     assert over_http(stand_in_console(StandInStore([]), proxies=["127.0.0.0/8"]), scenario) == 200
     assert over_http(stand_in_console(StandInStore([]), proxies=["10.0.0.0/8"]), scenario) == 401
+
+
+def test_a_reveal_the_store_does_not_record_in_time_answers_503_and_reveals_nothing(monkeypatch):
+    monkeypatch.setattr("streams.console.service.STORE_WAIT_SECONDS", 0.3)
+    distress = {
+        **PHONE_ALERT,
+        "alert_id": "a-distress",
+        "subject": {"kind": "employee", "id": "p-0123456789abcdef0123"},
+        "employee_ids": ["p-0123456789abcdef0123"],
+    }
+    store = StandInStore([distress], takes_records=False)
+    looked_up: list[str] = []
+    api = stand_in_console(store, employee_for=lambda p: looked_up.append(p) or "E-real")
+
+    async def scenario(client: TestClient) -> tuple[int, dict[str, Any]]:
+        body = {"reason": "employee assistance interview"}
+        response = await client.post("/api/v1/alerts/a-distress/reveal", json=body, headers=bearer("hr"))
+        return response.status, await response.json()
+
+    status, body = over_http(api, scenario)
+    assert status == 503 and "nothing revealed" in body["error"] and "employees" not in body
+    assert looked_up == [] and "E-real" not in str(body)
+    assert [r["action"] for r in store.published] == ["reveal"]  # the attempt is on the topic
+
+
+def test_alerts_come_fifty_to_a_page_unless_asked_and_at_most_500():
+    store = StandInStore([PHONE_ALERT])
+    api = stand_in_console(store)
+
+    async def scenario(client: TestClient) -> list[int]:
+        return [
+            (await client.get(f"/api/v1/alerts{query}", headers=bearer("officer"))).status
+            for query in ("", "?limit=500", "?limit=501")
+        ]
+
+    assert over_http(api, scenario) == [200, 200, 400]
+    assert store.limits == [50, 500]
+
+
+def test_a_session_lasts_twelve_hours(monkeypatch):
+    api = stand_in_console(StandInStore([]))
+    cookie, _ = api.auth.issue(api.auth.users.by_name["officer"])
+    request = type("Request", (), {"cookies": {"cm_session": cookie}, "headers": {}, "remote": "127.0.0.1"})()
+    now = time.time()
+    monkeypatch.setattr("streams.console.auth.time.time", lambda: now + 12 * 3600 - 60)
+    assert api.auth.identify(request).user.name == "officer"
+    monkeypatch.setattr("streams.console.auth.time.time", lambda: now + 12 * 3600 + 60)
+    assert api.auth.identify(request) is None
