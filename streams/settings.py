@@ -79,7 +79,10 @@ class Settings(BaseSettings):
         None, description="signs session cookies; set the same in every console process (random otherwise)"
     )
     trusted_proxy_header: str | None = Field(None, description="header a trusted proxy names the user in")
-    trusted_proxies: list[str] = Field(default_factory=list, description="addresses sending that header")
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="addresses of reverse proxies trusted for that header and for X-Forwarded-Proto",
+    )
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -22,7 +22,7 @@ from events.alert import ActionState
 from sinks.alert_queries import AlertFilter, BadCursor
 from streams.actions.desk import ActionDesk, DecisionNotApplied, DecisionRequest
 from streams.console.auth import SESSION_COOKIE, Authenticator, Principal, Right
-from streams.console.masking import mask_alert, mask_event
+from streams.console.masking import mask_alert, mask_event, mask_record, masked_ids
 from streams.console.service import TriageService, UnknownAlert
 from streams.console.triage import BulkTriageRequest, TransitionError, TriageRequest
 
@@ -155,7 +155,7 @@ class ConsoleAPI:
             cookie,
             httponly=True,
             samesite="Strict",
-            secure=request.secure,
+            secure=self.auth.over_https(request),
             max_age=self.auth.session_seconds,
             path="/",
         )
@@ -230,11 +230,27 @@ class ConsoleAPI:
     def _shown(self, alert: dict[str, Any], principal: Principal) -> dict[str, Any]:
         return mask_alert(alert) if principal.masked else alert
 
-    def _visible(self, alert: dict[str, Any], principal: Principal) -> bool:
-        """The ``it`` role reads only alerts that carry IT actions: those about a mail sender."""
+    def _visible(self, alert: dict[str, Any] | None, principal: Principal) -> bool:
+        """The ``it`` role reads only alerts that carry IT actions: those about a mail sender
+        (an alert not known here, ``None``, only those who read every alert)."""
         if principal.may("triage") or principal.may("audit"):
             return True
-        return alert["subject"]["kind"] == "mail_sender"
+        return alert is not None and alert["subject"]["kind"] == "mail_sender"
+
+    def _record_shown(
+        self, record: dict[str, Any], about: dict[str, Any] | None, principal: Principal
+    ) -> dict[str, Any] | None:
+        """An audit record as ``principal`` sees it, or ``None`` if they may not: a record about
+        an alert goes to those who may read the alert (``about``: its subject and employees);
+        one about no alert (an export) only to those who read the audit log."""
+        if record.get("alert_id") is None:
+            if not principal.may("audit"):
+                return None
+        elif not self._visible(about, principal):
+            return None
+        if not principal.masked:
+            return record
+        return mask_record(record, _ids_of(about))
 
     async def list_alerts(self, request: web.Request, principal: Principal) -> web.Response:
         where, limit = self._filter(request), self._limit(request)
@@ -267,7 +283,10 @@ class ConsoleAPI:
         rule = next((r for r in self.catalogue() if r["rule_id"] == alert["rule_id"]), None)
         ids = {*alert.get("employee_ids", []), alert["subject"]["id"]}
         shown = self._shown(alert, principal)
-        shown["history"] = self.service.history(alert_id, stored)
+        history = self.service.history(alert_id, stored)
+        if principal.masked:
+            history = [mask_record(r, masked_ids(alert)) for r in history]
+        shown["history"] = history
         shown["evidence"] = [marked(mask_event(e, ids) if principal.masked else e) for e in events]
         shown["rule"] = rule
         return json(shown)
@@ -333,8 +352,9 @@ class ConsoleAPI:
             alert_id=alert_id,
             reason=body.reason,  # type: ignore[attr-defined]
         )
-        await self.service.record(record)  # in the audit log before anyone sees the identity:
-        if not await self.service.wait_stored(record):  # on the topic, and in the store too
+        # in the audit log before anyone sees the identity: on the topic, and in the store too
+        await self.service.record(record, about=alert)
+        if not await self.service.wait_stored(record):
             return error(503, "the audit log did not take the record in time; nothing revealed")
         employees = {}
         for pseudonym in sorted(pseudonyms):
@@ -356,6 +376,9 @@ class ConsoleAPI:
             since=since,
             limit=self._limit(request, 100, 10_000),
         )
+        if principal.masked:  # an auditor: the ids of each record's alert masked in its texts
+            scopes = await self.service.scopes([r["alert_id"] for r in records if r["alert_id"]])
+            records = [mask_record(r, _ids_of(scopes.get(r["alert_id"] or ""))) for r in records]
         return json({"records": records})
 
     async def list_actions(self, request: web.Request, principal: Principal) -> web.Response:
@@ -464,12 +487,24 @@ class ConsoleAPI:
         return response
 
     def _sse(self, message: Any, principal: Principal) -> bytes:
+        """``message`` as ``principal`` may see it: alerts they may read, records about those
+        alerts (or, for the audit log's readers, every record), masked for ``it`` and ``auditor``."""
         if message.event == "alert":
             if not self._visible(message.data, principal):
                 return b""
             if principal.masked:
                 message = type(message)(message.id, message.event, mask_alert(message.data))
+        elif message.event == "triage":
+            shown = self._record_shown(message.data, message.about, principal)
+            if shown is None:
+                return b""
+            message = type(message)(message.id, message.event, shown)
         return message.encode()
+
+
+def _ids_of(alert: dict[str, Any] | None) -> set[str]:
+    """The masked ids of a record's alert (none known: only numbers are masked in its texts)."""
+    return masked_ids(alert) if alert else set()
 
 
 TEXT_FIELDS = ("text", "subject", "body_text")

@@ -1,10 +1,12 @@
 """Who is asking, and what their roles let them do.
 
 API clients send ``Authorization: Bearer <token>``; the page signs in at ``/login`` and
-gets a signed session cookie (``HttpOnly``, ``SameSite=Strict``, ``Secure`` behind TLS)
-that carries a CSRF token, which every state-changing request from the page repeats in
-``X-CSRF-Token``. A trusted reverse proxy may name the user in a header, accepted only
-from the configured proxy addresses.
+gets a signed session cookie (``HttpOnly``, ``SameSite=Strict``; ``Secure`` when the
+browser came over HTTPS: to this server, or to a trusted proxy that says so in
+``X-Forwarded-Proto``) that carries a CSRF token, which every state-changing request from
+the page repeats in ``X-CSRF-Token``. A trusted reverse proxy may name the user in a
+header, accepted only from the configured proxy addresses; the proxy adds it to whatever
+the browser sends, so such requests need a CSRF token too (``/api/v1/session`` gives it).
 """
 
 from __future__ import annotations
@@ -89,11 +91,22 @@ class Authenticator:
         if self.proxy_header and self._from_trusted_proxy(request):
             name = request.headers.get(self.proxy_header)
             if name and (user := self.users.by_name.get(name)):
-                return Principal(user, "proxy")
+                return Principal(user, "proxy", csrf=self._proxy_csrf(user))
         cookie = request.cookies.get(SESSION_COOKIE)
         if cookie:
             return self._session(cookie)
         return None
+
+    def over_https(self, request: web.Request) -> bool:
+        """Whether the browser reached us over HTTPS: directly, or through a trusted proxy
+        that terminated TLS and sent ``X-Forwarded-Proto: https`` (its first value: the
+        client's side, when proxies are chained). From anyone else the header is ignored."""
+        if request.secure:
+            return True
+        if not self._from_trusted_proxy(request):
+            return False
+        forwarded = request.headers.get("X-Forwarded-Proto", "")
+        return forwarded.split(",")[0].strip().lower() == "https"
 
     def _from_trusted_proxy(self, request: web.Request) -> bool:
         try:
@@ -109,6 +122,11 @@ class Authenticator:
             orjson.dumps({"u": user.name, "exp": int(time.time()) + self.session_seconds, "csrf": csrf})
         ).decode()
         return f"{payload}.{self._sign(payload)}", csrf
+
+    def _proxy_csrf(self, user: User) -> str:
+        """The CSRF token of a user the proxy names: there is no cookie of ours to carry one,
+        so it is derived from the key (the same in every process that shares the key)."""
+        return hmac.new(self.secret, f"proxy-csrf|{user.name}".encode(), hashlib.sha256).hexdigest()[:32]
 
     def _sign(self, payload: str) -> str:
         return hmac.new(self.secret, payload.encode(), hashlib.sha256).hexdigest()
@@ -128,8 +146,10 @@ class Authenticator:
 
     @staticmethod
     def csrf_ok(request: web.Request, principal: Principal) -> bool:
-        """A state-changing request from the page repeats its session's CSRF token."""
-        if principal.via != "session":
-            return True  # a bearer token or the proxy is not sent by the browser on its own
+        """A state-changing request from a browser repeats its CSRF token: a session cookie
+        and the proxy's header both come with any request the browser makes, even one that
+        another site starts; a bearer token never does."""
+        if principal.via == "token":
+            return True
         sent = request.headers.get(CSRF_HEADER, "")
         return bool(principal.csrf) and hmac.compare_digest(sent, principal.csrf or "")

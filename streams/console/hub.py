@@ -21,6 +21,9 @@ class Message:
     id: str
     event: str
     data: Any
+    about: dict[str, Any] | None = None
+    """For a ``triage`` record: the subject and employees of its alert, which decide who may
+    see the record and what is masked in it (never sent; ``None`` when not known)."""
 
     def encode(self) -> bytes:
         return f"id: {self.id}\nevent: {self.event}\ndata: ".encode() + orjson.dumps(self.data) + b"\n\n"
@@ -35,9 +38,9 @@ class StreamHub:
         self.kept: deque[Message] = deque(maxlen=keep)
         self.subscribers: set[asyncio.Queue[Message]] = set()
 
-    def publish(self, event: str, data: Any) -> Message:
+    def publish(self, event: str, data: Any, about: dict[str, Any] | None = None) -> Message:
         self._count += 1
-        message = Message(f"{self.boot}-{self._count}", event, data)
+        message = Message(f"{self.boot}-{self._count}", event, data, about)
         self.kept.append(message)
         for queue in list(self.subscribers):
             if queue.full():  # a client that does not read: it reconnects and catches up

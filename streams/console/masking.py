@@ -1,5 +1,5 @@
 """Masking for the ``it`` and ``auditor`` roles: employee ids, debtor ids and phone numbers
-show only their last four characters, in the API, the page and exports alike."""
+show only their last four characters, in the API, the page, the event stream and exports alike."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def mask_text(text: str) -> str:
 
 def _mask_value(value: Any, ids: set[str]) -> Any:
     if isinstance(value, str):
-        return mask_id(value) if value in ids else mask_text(value)
+        return mask_id(value) if value in ids else _mask_free_text(value, ids)
     if isinstance(value, list):
         return [_mask_value(v, ids) for v in value]
     if isinstance(value, dict):
@@ -32,12 +32,20 @@ def _mask_value(value: Any, ids: set[str]) -> Any:
     return value
 
 
+def masked_ids(alert: dict[str, Any]) -> set[str]:
+    """The ids of ``alert`` that masking covers: its employees, and its subject when that is a
+    person or a number (a mail sender is not masked)."""
+    ids = set(alert.get("employee_ids") or [])
+    if alert["subject"]["kind"] in MASKED_SUBJECTS:
+        ids.add(alert["subject"]["id"])
+    return ids
+
+
 def mask_alert(alert: dict[str, Any]) -> dict[str, Any]:
     """A copy of ``alert`` (alert shape, with its triage) as ``it`` and ``auditor`` see it."""
-    ids = set(alert.get("employee_ids") or [])
+    ids = masked_ids(alert)
     subject = dict(alert["subject"])
     if subject["kind"] in MASKED_SUBJECTS:
-        ids.add(subject["id"])
         subject["id"] = mask_id(subject["id"])
     out = {**alert, "subject": subject}
     out["employee_ids"] = [mask_id(e) for e in alert.get("employee_ids") or []]
@@ -49,3 +57,24 @@ def mask_alert(alert: dict[str, Any]) -> dict[str, Any]:
 def mask_event(event: dict[str, Any], ids: set[str]) -> dict[str, Any]:
     """A stored event with the numbers and ids in its data masked."""
     return {**event, "data": _mask_value(event.get("data", {}), ids)}
+
+
+RECORD_TEXTS = ("comment", "reason")
+"""The free-text fields of an audit record (people write them; they may name anyone)."""
+
+
+def mask_record(record: dict[str, Any], ids: set[str]) -> dict[str, Any]:
+    """An audit record as ``it`` and ``auditor`` see it: in its comment and reason, the ids of
+    its alert (``ids``, also inside longer text) and phone-like numbers are masked."""
+    out = dict(record)
+    for field in RECORD_TEXTS:
+        if isinstance(out.get(field), str):
+            out[field] = _mask_free_text(out[field], ids)
+    return out
+
+
+def _mask_free_text(text: str, ids: set[str]) -> str:
+    for value in sorted(ids, key=len, reverse=True):  # a longer id before one it contains
+        if (masked := mask_id(value)) != value:
+            text = text.replace(value, masked)
+    return mask_text(text)

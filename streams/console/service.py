@@ -24,6 +24,8 @@ from streams.console.triage import AuditRecord, Triage, TriageRequest, apply, au
 
 OVERLAY_SECONDS = 300.0
 """How long a published record is overlaid (the store writes it within a flush interval)."""
+STORE_WAIT_SECONDS = 10.0
+"""How long a reveal waits for the store to have its audit record (then: 503, nothing revealed)."""
 
 
 class UnknownAlert(ComplianceMonitorError, KeyError):
@@ -103,18 +105,35 @@ class TriageService:
             await self.record(record, alert={**alert, "triage": _triage_dict(after)})
         return after, record
 
-    async def record(self, record: AuditRecord, alert: dict[str, Any] | None = None) -> None:
-        """Publish ``record`` (confirmed by the broker), overlay it and push it to the stream."""
+    async def record(
+        self, record: AuditRecord, alert: dict[str, Any] | None = None, about: dict[str, Any] | None = None
+    ) -> None:
+        """Publish ``record`` (confirmed by the broker), overlay it and push it to the stream.
+
+        ``alert`` (the alert after the change) goes to the stream too; ``about`` is the alert the
+        record concerns when ``alert`` is not given (the stream shows the record only to those
+        who may read that alert)."""
         await self.publish_record(record)
         if record.alert_id:
             self._recent.setdefault(record.alert_id, []).append((time.monotonic(), record))
-        self.hub.publish("triage", _record_dict(record))
+        concerned = alert if alert is not None else about
+        self.hub.publish("triage", _record_dict(record), scope(concerned) if concerned else None)
         if alert is not None:
             self.hub.publish("alert", alert)
 
-    async def wait_stored(self, record: AuditRecord, timeout: float = 10.0) -> bool:
-        """Whether the store has ``record`` within ``timeout`` seconds (it writes every flush)."""
-        deadline = time.monotonic() + timeout
+    async def scopes(self, alert_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """The :func:`scope` of each stored alert among ``alert_ids``."""
+        found: dict[str, dict[str, Any]] = {}
+        unique = list(dict.fromkeys(alert_ids))
+        for start in range(0, len(unique), 1000):
+            rows = await self._read(self._by_ids, unique[start : start + 1000])
+            found.update((row["alert_id"], scope(row)) for row in rows)
+        return found
+
+    async def wait_stored(self, record: AuditRecord, timeout: float | None = None) -> bool:
+        """Whether the store has ``record`` within ``timeout`` seconds (it writes every flush;
+        by default :data:`STORE_WAIT_SECONDS`)."""
+        deadline = time.monotonic() + (STORE_WAIT_SECONDS if timeout is None else timeout)
         while time.monotonic() < deadline:
             stored = await self._read(
                 self.queries.audit, alert_id=record.alert_id, user=record.user, limit=50
@@ -162,6 +181,11 @@ class TriageService:
 
         rows, _ = self.queries.list_alerts(AlertFilter(), len(ids), ids=ids)
         return rows
+
+
+def scope(alert: dict[str, Any]) -> dict[str, Any]:
+    """What of an alert decides who may see a record about it, and what is masked in it."""
+    return {"subject": dict(alert["subject"]), "employee_ids": list(alert.get("employee_ids") or [])}
 
 
 def _triage_dict(triage: Triage) -> dict[str, Any]:

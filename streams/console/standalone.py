@@ -63,9 +63,10 @@ class StoreFollower:
             if self._new(("alert", (alert["alert_id"], alert["revision"]))):
                 hub.publish("alert", self.console.service.with_overlay(alert))
         records = await asyncio.to_thread(self.queries.audit, None, None, since, 500, True)
-        for record in records:
-            if self._new(("triage", record["audit_id"])):
-                hub.publish("triage", record)
+        fresh = [r for r in records if self._new(("triage", r["audit_id"]))]
+        scopes = await self.console.service.scopes([r["alert_id"] for r in fresh if r["alert_id"]])
+        for record in fresh:  # with its alert: the stream shows it to those who may read that
+            hub.publish("triage", record, scopes.get(record["alert_id"] or ""))
 
     async def run(self) -> None:
         while True:

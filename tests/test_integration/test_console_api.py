@@ -13,7 +13,7 @@ import orjson
 import pytest
 
 from detectors.privacy import Pseudonymizer
-from tests.factories import at, call, claim, collection_call, employee, mail
+from tests.factories import at, call, claim, collection_call, employee, mail, sms
 from tests.fixtures.workers import PSEUDONYM_KEY, TOKENS, WorkerProcess
 from tests.test_integration.test_worker import alert_for, blast_scenario, send, unique_phone
 
@@ -54,6 +54,27 @@ def scenario(worker):
     }
 
 
+@pytest.fixture(scope="module")
+def texts(worker):
+    """An SMS with collection terms to an employee (harassment.collection_content) and a
+    collection letter to the same employee's mailbox (harassment.collection_email, for IT)."""
+    tag = uuid.uuid4().hex[:8]
+    who = f"E-t-{tag}"
+    staff = employee(who, unique_phone("216"), unique_phone("138"))
+    number = unique_phone()
+    text = sms(number, staff["data"]["mobile_phone"], at(5), "你同事网贷逾期了，请转告他尽快还款")
+    sender = f"notice@agency-t-{tag}.example"
+    letter = mail(sender, at(6), "催收函", "您的同事欠款逾期未还，请转告其结清欠款。", employees=(who,))
+    send(worker, [staff, text, letter])
+    content = worker.wait_for(
+        lambda: alert_for(worker, "harassment.collection_content", number), what="SMS content alert"
+    )
+    email = worker.wait_for(
+        lambda: alert_for(worker, "harassment.collection_email", sender), what="mail alert"
+    )
+    return {"sms": content, "mail": email, "number": number, "employee": who, "sender": sender}
+
+
 def test_health_needs_no_credentials_and_everything_else_does(worker):
     status, body, _ = worker.request("/healthz", role=None)
     assert status == 200 and orjson.loads(body)["ready"]
@@ -80,9 +101,26 @@ def test_the_queue_shows_new_alerts_with_their_triage_and_filters(worker, scenar
     assert len(page["alerts"]) == 1 and page["next_cursor"]
     status, second = json_of(worker, f"/api/v1/alerts?limit=1&cursor={page['next_cursor']}")
     assert second["alerts"][0]["alert_id"] != page["alerts"][0]["alert_id"]
-    for bad in ("limit=0", "limit=x", "cursor=nope", "status=done", "since=yesterday"):
+    for bad in ("limit=0", "limit=501", "limit=x", "cursor=nope", "status=done", "since=yesterday"):
         status, body = json_of(worker, f"/api/v1/alerts?{bad}")
         assert status == 400 and body["error"].split(":")[0] in bad, bad
+
+
+def test_the_queue_filters_by_category_and_finds_employee_ids(worker, scenario):
+    debtor = scenario["quiet"]["subject"]["id"]
+    rules = {
+        category: {
+            a["rule_id"]
+            for a in json_of(worker, f"/api/v1/alerts?category={category}&q={debtor}")[1]["alerts"]
+        }
+        for category in ("conduct", "harassment")
+    }
+    assert rules == {"conduct": {"conduct.quiet_hours"}, "harassment": set()}
+    blast = scenario["blast"]
+    someone = blast["employee_ids"][1]  # named neither in the subject nor in the summary
+    assert someone not in blast["subject"]["id"] and someone not in blast["summary"]
+    found = json_of(worker, f"/api/v1/alerts?q={quote(someone)}")[1]["alerts"]
+    assert blast["alert_id"] in [a["alert_id"] for a in found]
 
 
 def test_an_alert_page_has_evidence_history_and_its_rule(worker, scenario):
@@ -145,6 +183,46 @@ def test_roles_decide_who_may_change_reveal_and_read_the_audit_log(worker, scena
     assert record["reason"] == "员工援助计划面谈" and record["role"] == "hr"
 
 
+def test_reveal_needs_a_known_alert_that_shows_pseudonyms(worker, scenario):
+    body = {"reason": "needed"}
+    status, answer = json_of(
+        worker, "/api/v1/alerts/no-such-alert/reveal", role="hr", method="POST", body=body
+    )
+    assert status == 404 and answer["error"]
+    blast = scenario["blast"]["alert_id"]  # about a phone number and employees in clear
+    status, answer = json_of(worker, f"/api/v1/alerts/{blast}/reveal", role="hr", method="POST", body=body)
+    assert status == 409 and "pseudonym" in answer["error"]
+
+
+def test_the_audit_log_is_newest_first_and_takes_since_and_limit(worker, scenario):
+    alert_id = scenario["distress"]["alert_id"]
+    notes = [f"audit-{scenario['tag']}-{n}" for n in range(3)]
+    for note in notes:
+        assert triage(worker, alert_id, action="comment", comment=note)[0] == 200
+
+    def mine() -> list[dict] | None:
+        records = json_of(worker, f"/api/v1/audit?alert_id={alert_id}&limit=10000", role="auditor")[1][
+            "records"
+        ]
+        found = [r for r in records if r["comment"] in notes]
+        return records if len(found) == 3 else None
+
+    records = worker.wait_for(mine, timeout=10, what="the comments in the audit log")
+    assert [r["at"] for r in records] == sorted((r["at"] for r in records), reverse=True)
+    assert [r["comment"] for r in records if r["comment"] in notes] == notes[::-1]
+    second = next(r for r in records if r["comment"] == notes[1])
+    status, body = json_of(
+        worker, f"/api/v1/audit?alert_id={alert_id}&since={quote(second['at'])}", role="auditor"
+    )
+    assert status == 200 and all(r["at"] >= second["at"] for r in body["records"])
+    assert [r["comment"] for r in body["records"] if r["comment"] in notes] == notes[:0:-1]
+    status, body = json_of(worker, f"/api/v1/audit?alert_id={alert_id}&limit=2", role="auditor")
+    assert body["records"] == records[:2]
+    for bad in ("since=yesterday", "limit=0", "limit=10001", "limit=x"):
+        status, body = json_of(worker, f"/api/v1/audit?{bad}", role="auditor")
+        assert status == 400 and body["error"].split(":")[0] in bad, bad
+
+
 def test_it_and_auditors_see_numbers_masked_and_it_only_alerts_with_actions(worker, scenario):
     alert_id = scenario["blast"]["alert_id"]
     number = scenario["number"]
@@ -178,6 +256,17 @@ def test_csv_export_keeps_chinese_and_is_audited(worker, scenario):
     worker.wait_for(exported, timeout=10, what="the export in the audit log")
 
 
+def test_an_auditor_exports_with_numbers_and_ids_masked(worker, scenario):
+    number, blast = scenario["number"], scenario["blast"]
+    status, body, _ = worker.request(
+        f"/api/v1/export.csv?rule_id=harassment.contact_blast&q={quote(number)}", role="auditor"
+    )
+    assert status == 200
+    text = body.decode("utf-8-sig")
+    assert blast["alert_id"] in text and f"•{number[-4:]}" in text
+    assert number not in text and not any(e in text for e in blast["employee_ids"])
+
+
 def test_the_rules_endpoint_lists_the_catalogue(worker):
     status, body = json_of(worker, "/api/v1/rules", role="it")
     assert status == 200 and "harassment.contact_blast" in [r["rule_id"] for r in body["rules"]]
@@ -208,11 +297,38 @@ def test_a_session_cookie_needs_its_csrf_token_to_change_anything(worker, scenar
     assert status == 200
 
 
+def test_logout_ends_the_twelve_hour_session_cookie_in_the_browser(worker):
+    status, _, headers = worker.request(
+        "/login", role=None, method="POST", body={"name": "auditor", "password": "pw-auditor"}
+    )
+    assert status == 200 and "Max-Age=43200" in headers["Set-Cookie"]  # 12 hours
+    cookie = headers["Set-Cookie"].split(";", 1)[0]
+    status, body, headers = worker.request("/logout", role=None, method="POST", headers={"Cookie": cookie})
+    assert status == 200 and orjson.loads(body) == {"ok": True}
+    cleared = headers["Set-Cookie"]
+    assert cleared.startswith('cm_session="";') and "Max-Age=0" in cleared
+
+
+def test_the_page_is_served_under_a_content_security_policy_without_inline_script(worker):
+    for path in ("/", "/static/console.js"):
+        status, _, headers = worker.request(path, role=None)
+        policy = headers["Content-Security-Policy"]
+        assert status == 200 and "script-src 'self';" in policy and "default-src 'self'" in policy, path
+        assert "unsafe-inline" not in policy and "unsafe-eval" not in policy, path
+    page = worker.request("/", role=None)[1].decode()
+    scripts = page.split("<script")[1:]
+    assert scripts and all(tag.split(">", 1)[0].strip().startswith("src=") for tag in scripts)
+
+
 def _stream(
-    worker: WorkerProcess, found: list[bytes], stop: threading.Event, last: str | None = None
+    worker: WorkerProcess,
+    found: list[bytes],
+    stop: threading.Event,
+    last: str | None = None,
+    role: str = "officer",
 ) -> None:
     connection = http.client.HTTPConnection("127.0.0.1", worker.port, timeout=30)
-    headers = {"Authorization": f"Bearer {TOKENS['officer']}"}
+    headers = {"Authorization": f"Bearer {TOKENS[role]}"}
     if last:
         headers["Last-Event-ID"] = last
     connection.request("GET", "/api/v1/stream", headers=headers)
@@ -247,6 +363,33 @@ def test_the_stream_pushes_a_new_alert_within_seconds_and_catches_up(worker):
     worker.wait_for(lambda: any(debtor.encode() in line for line in missed), timeout=10, what="catch-up")
 
 
+def test_the_stream_gives_it_only_records_about_its_alerts_and_masks_them(worker, scenario, texts):
+    streams: dict[str, list[bytes]] = {"it": [], "auditor": []}
+    stop = threading.Event()
+    for role, found in streams.items():
+        reader = threading.Thread(target=_stream, args=(worker, found, stop, None, role), daemon=True)
+        reader.start()
+    time.sleep(1)
+    blast, number = scenario["blast"]["alert_id"], scenario["number"]
+    assert triage(worker, blast, action="comment", comment=f"rang {number} back")[0] == 200
+    letter, who = texts["mail"]["alert_id"], texts["employee"]
+    assert triage(worker, letter, action="comment", comment=f"{who} forwarded it")[0] == 200
+    try:
+        for role, found in streams.items():
+            worker.wait_for(
+                lambda found=found: any(b"forwarded it" in line for line in found),
+                timeout=30,
+                what=f"the comment on the letter in the stream of {role}",
+            )
+    finally:
+        stop.set()
+    it, auditor = b"".join(streams["it"]), b"".join(streams["auditor"])
+    assert blast.encode() not in it  # a record about an alert it may not read
+    assert f"•{who[-4:]} forwarded it".encode() in it and f"•{who[-4:]} forwarded it".encode() in auditor
+    assert f"rang •{number[-4:]} back".encode() in auditor
+    assert number.encode() not in it + auditor and who.encode() not in it + auditor
+
+
 def test_it_reads_the_alert_about_a_mail_sender(worker):
     """IT reads the alert about a collection agency's mail sender (it carries a block action)."""
     tag = uuid.uuid4().hex[:8]
@@ -277,6 +420,20 @@ def test_evidence_marks_the_lexicon_terms_in_transcripts(worker):
     marked = event["data"]["transcript"][1]
     assert {"start": 6, "end": 8, "category": "threat", "term": "坐牢"} in marked["matches"]
     assert all(marked["text"][m["start"] : m["end"]] == m["term"] for m in marked["matches"])
+
+
+def test_evidence_marks_the_lexicon_terms_in_sms_and_mail_texts(worker, texts):
+    def matches(alert: dict) -> dict[str, list[dict]]:
+        [event] = json_of(worker, f"/api/v1/alerts/{alert['alert_id']}")[1]["evidence"]
+        data = event["data"]
+        for field, found in data["matches"].items():  # positions in the text as shown
+            assert found and all(data[field][m["start"] : m["end"]] == m["term"] for m in found), field
+        return {field: [m["term"] for m in found] for field, found in data["matches"].items()}
+
+    sms_terms = matches(texts["sms"])
+    assert set(sms_terms) == {"text"} and "逾期" in sms_terms["text"]
+    mail_terms = matches(texts["mail"])
+    assert set(mail_terms) == {"subject", "body_text"} and "催收函" in mail_terms["subject"]
 
 
 def test_new_evidence_reopens_a_closed_alert_as_the_system(worker):

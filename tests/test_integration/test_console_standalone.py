@@ -117,5 +117,9 @@ def test_the_follower_streams_what_others_stored(tmp_path):
         return [f"{m.event}:{m.data.get('alert_id')}" for m in console.service.hub.kept]
 
     assert asyncio.run(scenario()) == ["alert:later-1", "triage:later-1"]
+    stored = AlertQueries(sink.client, sink.database).get_alert("later-1")
+    [record] = [m for m in console.service.hub.kept if m.event == "triage"]
+    # the record carries its alert's subject and employees: they decide who sees it
+    assert record.about == {"subject": stored["subject"], "employee_ids": stored["employee_ids"]}
     assert AlertQueries(sink.client, sink.database).store_time().tzinfo is not None
     sink.close()

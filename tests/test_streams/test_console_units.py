@@ -1,20 +1,31 @@
-"""The console's pure parts: users file, triage transitions, masking, the stream's catch-up."""
+"""The console's pure parts: users file, triage transitions, masking, the stream's catch-up;
+and its HTTP API over a stand-in store (who sees what, cookies, CSRF)."""
 
 from __future__ import annotations
 
+import asyncio
 import stat
 import subprocess
 import sys
+import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import Any
 
+import orjson
 import pytest
 import yaml
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+from argon2 import PasswordHasher
 
-from streams.console.api import _cell
+from streams.console.api import ConsoleAPI, _cell
+from streams.console.auth import Authenticator
 from streams.console.hub import StreamHub
 from streams.console.masking import mask_alert, mask_text
+from streams.console.service import TriageService
 from streams.console.triage import TransitionError, Triage, TriageRequest, apply
-from streams.console.users import UsersFileError, add_user, load_users, token_digest
+from streams.console.users import ROLES, Directory, User, UsersFileError, add_user, load_users, token_digest
 
 AT = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
@@ -157,6 +168,18 @@ def test_masking_keeps_the_last_four_characters_and_pseudonyms():
     assert masked["details"]["numbers"] == ["•0000"] and mask_text("call 95588 now") == "call 95588 now"
 
 
+def test_masking_finds_the_alerts_ids_inside_summaries_and_details_too():
+    alert = {
+        "subject": {"kind": "phone", "id": "+8613800138000"},
+        "employee_ids": ["E-7-1042"],
+        "summary": "Collection message from +8613800138000 to employee E-7-1042 (逾期, 还款)",
+        "details": {"employee_id": "E-7-1042", "sentences": ["E-7-1042 的同事"]},
+    }
+    masked = mask_alert(alert)
+    assert masked["summary"] == "Collection message from •8000 to employee •1042 (逾期, 还款)"
+    assert masked["details"] == {"employee_id": "•1042", "sentences": ["•1042 的同事"]}
+
+
 def test_the_stream_replays_what_a_reconnecting_client_missed():
     hub = StreamHub(keep=3)
     first = hub.publish("alert", {"n": 1})
@@ -178,3 +201,278 @@ def test_the_console_bench_reports_every_figure_on_a_small_store():
     report = run_console_bench(500, lambda text: None)
     for key in ("list_p95_ms", "filter_p95_ms", "detail_p95_ms", "sse_delay_p95_ms"):
         assert report[key] > 0 and len(report[key.replace("_p95", "")]) >= 20, key
+
+
+# The API over a stand-in store: one user per role (named after it, token ``t-<role>``,
+# password ``pw``), a phone alert and an alert about a mail sender.
+
+PHONE = "+8613800138000"
+PHONE_ALERT = {
+    "alert_id": "a-phone",
+    "rule_id": "harassment.contact_blast",
+    "category": "harassment",
+    "severity": "high",
+    "subject": {"kind": "phone", "id": PHONE},
+    "employee_ids": ["E-7-1042", "E-7-2043"],
+    "summary": f"External number {PHONE} reached 2 employees",
+    "details": {},
+    "event_ids": [],
+    "revision": 1,
+    "first_event_time": "2026-11-23T10:00:00Z",
+    "last_event_time": "2026-11-23T10:05:00Z",
+}
+MAIL_ALERT = {
+    **PHONE_ALERT,
+    "alert_id": "a-mail",
+    "rule_id": "harassment.collection_email",
+    "subject": {"kind": "mail_sender", "id": "notice@agency.example"},
+    "employee_ids": ["E-7-3044"],
+    "summary": "A collection letter reached 1 employee",
+}
+
+
+class StandInStore:
+    """The store's answers the API needs, from a dict; it keeps the published audit records
+    (``takes_records=False``: a store that never writes them)."""
+
+    def __init__(self, alerts: list[dict[str, Any]], takes_records: bool = True) -> None:
+        self.alerts = {a["alert_id"]: a for a in alerts}
+        self.takes_records = takes_records
+        self.published: list[dict[str, Any]] = []
+        self.records: list[dict[str, Any]] = []
+        self.limits: list[int] = []
+
+    def _row(self, alert: dict[str, Any]) -> dict[str, Any]:
+        return {**alert, "triage": Triage().model_dump(mode="json")}
+
+    def list_alerts(self, where, limit, cursor=None, ids=None, stored_after=None):
+        self.limits.append(limit)
+        rows = [self._row(a) for a in self.alerts.values() if ids is None or a["alert_id"] in ids]
+        return rows[:limit], None
+
+    def get_alert(self, alert_id: str) -> dict[str, Any] | None:
+        return self._row(self.alerts[alert_id]) if alert_id in self.alerts else None
+
+    def audit(self, alert_id=None, user=None, since=None, limit=100, oldest_first=False):
+        found = [
+            r
+            for r in self.records
+            if (alert_id is None or r["alert_id"] == alert_id) and (user is None or r["user"] == user)
+        ]
+        return sorted(found, key=lambda r: r["at"], reverse=not oldest_first)[:limit]
+
+    def events(self, uids: list[str]) -> list[dict[str, Any]]:
+        return []
+
+
+def stand_in_console(
+    store: StandInStore, proxies: list[str] | None = None, employee_for: Callable[[str], str | None] = str
+) -> ConsoleAPI:
+    async def publish(record) -> None:
+        store.published.append(record.model_dump(mode="json", exclude={"triage"}))
+        if store.takes_records:
+            store.records.append(store.published[-1])
+
+    password = PasswordHasher(time_cost=1, memory_cost=1024).hash("pw")
+    users = Directory(
+        [User(name=r, roles=(r,), token_sha256=token_digest(f"t-{r}"), password_hash=password) for r in ROLES]
+    )
+    auth = Authenticator(users, b"k" * 32, "X-Remote-User", proxies or [])
+    service = TriageService(store, publish, StreamHub())  # type: ignore[arg-type]
+    return ConsoleAPI(service, auth, lambda: [], employee_for)
+
+
+def over_http(api: ConsoleAPI, scenario: Callable[[TestClient], Awaitable[Any]]) -> Any:
+    """Run ``scenario`` with a client of ``api`` served on a loopback port."""
+
+    async def run() -> Any:
+        app = web.Application()
+        app.router.add_routes(api.routes())
+        async with TestClient(TestServer(app)) as client:
+            return await scenario(client)
+
+    return asyncio.run(run())
+
+
+def bearer(role: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer t-{role}"}
+
+
+async def streamed(client: TestClient, role: str) -> list[tuple[str, dict[str, Any]]]:
+    """Every kept message of the event stream that ``role`` receives: (event, data)."""
+    headers = {**bearer(role), "Last-Event-ID": "earlier-run-0"}  # replays all that is kept
+    out = []
+    async with client.get("/api/v1/stream", headers=headers) as response:
+        event = None
+        while (line := await response.content.readline()) != b": connected\n":
+            if line.startswith(b"event: "):
+                event = line[7:].strip().decode()
+            elif line.startswith(b"data: "):
+                out.append((event, orjson.loads(line[6:])))
+    return out
+
+
+def test_the_stream_shows_a_triage_record_only_to_who_may_read_its_alert_and_masks_it():
+    store = StandInStore([PHONE_ALERT, MAIL_ALERT])
+    api = stand_in_console(store)
+
+    async def scenario(client: TestClient) -> dict[str, list[tuple[str, dict[str, Any]]]]:
+        for alert_id, comment in (
+            ("a-phone", f"called {PHONE} back; E-7-1042 knew it"),
+            ("a-mail", "the sender wrote to E-7-3044, call 13912345678"),
+        ):
+            body = {"action": "comment", "comment": comment}
+            path = f"/api/v1/alerts/{alert_id}/triage"
+            assert (await client.post(path, json=body, headers=bearer("officer"))).status == 200
+        assert (await client.get("/api/v1/export.csv", headers=bearer("officer"))).status == 200
+        return {role: await streamed(client, role) for role in ROLES}
+
+    seen = over_http(api, scenario)
+
+    def records(role: str) -> dict[str | None, dict[str, Any]]:
+        return {data["alert_id"]: data for event, data in seen[role] if event == "triage"}
+
+    # it: only the record about the mail sender's alert, its ids and numbers masked
+    assert set(records("it")) == {"a-mail"}
+    assert records("it")["a-mail"]["comment"] == "the sender wrote to •3044, call •5678"
+    assert {data["alert_id"] for event, data in seen["it"] if event == "alert"} == {"a-mail"}
+    # auditor: every record (it reads the audit log), masked
+    assert set(records("auditor")) == {"a-phone", "a-mail", None}
+    assert records("auditor")["a-phone"]["comment"] == "called •8000 back; •1042 knew it"
+    assert PHONE not in str(seen["auditor"]) and "E-7-" not in str(seen["auditor"])
+    # officer and hr: records about the alerts they read, in clear; the export is the audit log's
+    for role in ("officer", "hr"):
+        assert set(records(role)) == {"a-phone", "a-mail"}, role
+        assert records(role)["a-phone"]["comment"] == f"called {PHONE} back; E-7-1042 knew it"
+    assert set(records("admin")) == {"a-phone", "a-mail", None}
+
+
+def test_an_alerts_history_and_the_audit_log_show_it_and_auditors_ids_and_numbers_masked():
+    store = StandInStore([PHONE_ALERT, MAIL_ALERT])
+    api = stand_in_console(store)
+
+    async def scenario(client: TestClient) -> list[dict[str, Any]]:
+        for alert_id, comment in (
+            ("a-mail", "E-7-3044 forwarded it from 13912345678"),
+            ("a-phone", f"{PHONE} called E-7-2043"),
+        ):
+            body = {"action": "comment", "comment": comment}
+            await client.post(f"/api/v1/alerts/{alert_id}/triage", json=body, headers=bearer("officer"))
+        return [
+            await (await client.get("/api/v1/alerts/a-mail", headers=bearer("it"))).json(),
+            await (await client.get("/api/v1/alerts/a-phone", headers=bearer("officer"))).json(),
+            await (await client.get("/api/v1/audit", headers=bearer("auditor"))).json(),
+            await (await client.get("/api/v1/audit", headers=bearer("admin"))).json(),
+        ]
+
+    it_alert, officer_alert, auditor_log, admin_log = over_http(api, scenario)
+    assert [h["comment"] for h in it_alert["history"]] == ["•3044 forwarded it from •5678"]
+    assert [h["comment"] for h in officer_alert["history"]] == [f"{PHONE} called E-7-2043"]
+    assert [r["comment"] for r in auditor_log["records"]] == [
+        "•8000 called •2043",
+        "•3044 forwarded it from •5678",
+    ]
+    assert [r["comment"] for r in admin_log["records"]] == [
+        f"{PHONE} called E-7-2043",
+        "E-7-3044 forwarded it from 13912345678",
+    ]
+
+
+def test_the_session_cookie_is_secure_when_a_trusted_proxy_says_the_browser_used_https():
+    login = {"name": "officer", "password": "pw"}
+
+    async def cookies(client: TestClient, headers: dict[str, str]) -> str:
+        response = await client.post("/login", json=login, headers=headers)
+        assert response.status == 200
+        return response.headers["Set-Cookie"]
+
+    async def scenario(client: TestClient) -> list[str]:
+        return [
+            await cookies(client, {"X-Forwarded-Proto": "https"}),
+            await cookies(client, {"X-Forwarded-Proto": "https, http"}),  # the client's side first
+            await cookies(client, {"X-Forwarded-Proto": "http"}),
+            await cookies(client, {}),
+        ]
+
+    behind_proxy = over_http(stand_in_console(StandInStore([]), proxies=["127.0.0.0/8"]), scenario)
+    assert ["Secure" in c for c in behind_proxy] == [True, True, False, False]
+    assert all("HttpOnly" in c and "SameSite=Strict" in c for c in behind_proxy)
+    # from an address that is no trusted proxy, the header says nothing
+    elsewhere = over_http(stand_in_console(StandInStore([]), proxies=["10.0.0.0/8"]), scenario)
+    assert not any("Secure" in c for c in elsewhere)
+
+
+def test_a_user_named_by_a_trusted_proxy_needs_the_csrf_token_to_change_anything():
+    named = {"X-Remote-User": "officer"}  # what the proxy adds to any request of the browser
+    change = {"action": "comment", "comment": "from behind the proxy"}
+    path = "/api/v1/alerts/a-phone/triage"
+
+    async def scenario(client: TestClient) -> list[Any]:
+        session = await (await client.get("/api/v1/session", headers=named)).json()
+        hr = await (await client.get("/api/v1/session", headers={"X-Remote-User": "hr"})).json()
+        without = await client.post(path, json=change, headers=named)
+        wrong = await client.post(path, json=change, headers={**named, "X-CSRF-Token": hr["csrf"] or ""})
+        right = await client.post(path, json=change, headers={**named, "X-CSRF-Token": session["csrf"] or ""})
+        return [session["user"], without.status, await without.json(), wrong.status, right.status]
+
+    api = stand_in_console(StandInStore([PHONE_ALERT]), proxies=["127.0.0.0/8"])
+    user, without, error, wrong, right = over_http(api, scenario)
+    assert user == "officer"
+    assert (without, error) == (403, {"error": "missing or wrong X-CSRF-Token"})
+    assert (wrong, right) == (403, 200)
+
+
+def test_the_proxy_header_counts_only_from_a_trusted_proxy():
+    async def scenario(client: TestClient) -> int:
+        return (await client.get("/api/v1/alerts", headers={"X-Remote-User": "admin"})).status
+
+    assert over_http(stand_in_console(StandInStore([]), proxies=["127.0.0.0/8"]), scenario) == 200
+    assert over_http(stand_in_console(StandInStore([]), proxies=["10.0.0.0/8"]), scenario) == 401
+
+
+def test_a_reveal_the_store_does_not_record_in_time_answers_503_and_reveals_nothing(monkeypatch):
+    monkeypatch.setattr("streams.console.service.STORE_WAIT_SECONDS", 0.3)
+    distress = {
+        **PHONE_ALERT,
+        "alert_id": "a-distress",
+        "subject": {"kind": "employee", "id": "p-0123456789abcdef0123"},
+        "employee_ids": ["p-0123456789abcdef0123"],
+    }
+    store = StandInStore([distress], takes_records=False)
+    looked_up: list[str] = []
+    api = stand_in_console(store, employee_for=lambda p: looked_up.append(p) or "E-real")
+
+    async def scenario(client: TestClient) -> tuple[int, dict[str, Any]]:
+        body = {"reason": "employee assistance interview"}
+        response = await client.post("/api/v1/alerts/a-distress/reveal", json=body, headers=bearer("hr"))
+        return response.status, await response.json()
+
+    status, body = over_http(api, scenario)
+    assert status == 503 and "nothing revealed" in body["error"] and "employees" not in body
+    assert looked_up == [] and "E-real" not in str(body)
+    assert [r["action"] for r in store.published] == ["reveal"]  # the attempt is on the topic
+
+
+def test_alerts_come_fifty_to_a_page_unless_asked_and_at_most_500():
+    store = StandInStore([PHONE_ALERT])
+    api = stand_in_console(store)
+
+    async def scenario(client: TestClient) -> list[int]:
+        return [
+            (await client.get(f"/api/v1/alerts{query}", headers=bearer("officer"))).status
+            for query in ("", "?limit=500", "?limit=501")
+        ]
+
+    assert over_http(api, scenario) == [200, 200, 400]
+    assert store.limits == [50, 500]
+
+
+def test_a_session_lasts_twelve_hours(monkeypatch):
+    api = stand_in_console(StandInStore([]))
+    cookie, _ = api.auth.issue(api.auth.users.by_name["officer"])
+    request = type("Request", (), {"cookies": {"cm_session": cookie}, "headers": {}, "remote": "127.0.0.1"})()
+    now = time.time()
+    monkeypatch.setattr("streams.console.auth.time.time", lambda: now + 12 * 3600 - 60)
+    assert api.auth.identify(request).user.name == "officer"
+    monkeypatch.setattr("streams.console.auth.time.time", lambda: now + 12 * 3600 + 60)
+    assert api.auth.identify(request) is None
