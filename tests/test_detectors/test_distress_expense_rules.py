@@ -149,6 +149,20 @@ def test_the_privacy_switch_turns_the_distress_family_off():
     assert not [a for a in run(events, off).values() if a.category == "distress"]
 
 
+def test_with_distress_off_leave_records_reach_no_rule_and_leave_no_state():
+    """Only ``distress.frequent_leave`` reads leave records: with the family off they are not
+    routed, so no keyed copy, dedup entry or state of theirs exists; claims still reach the
+    expense rules (their own family and the role cohort)."""
+    off = Engine(policy(privacy={"distress": False}))
+    record = parse_event_dict(leave("E1", "2026-07-10", 6, at(30)))
+    state: dict = {}
+    assert off.route(record) == [] and off.run(record, state) == [] and state == {}
+    expense = parse_event_dict(claim("E1", "120", at(31)))
+    off.observe_reference(parse_event_dict(employee("E1", role="sales")))
+    assert {item.family for item in off.route(expense)} == {"employee", "cohort"}
+    assert [item.family for item in Engine(policy()).route(record)] == ["employee"]  # on: routed
+
+
 def outputs(events, key=b"k" * 32):
     engine, state, out = Engine(policy(), pseudonymizer=Pseudonymizer(key)), {}, []
     for raw in events:

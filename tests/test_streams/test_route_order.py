@@ -227,3 +227,32 @@ def test_every_revision_of_an_alert_is_published_under_its_id(tmp_path, monkeypa
     assert [a["revision"] for _, a in published] == [1, 2, 3]  # calls 5, 6 and 7
     assert {key for key, _ in published} == {published[0][1]["alert_id"].encode()}
     assert [len(a["event_ids"]) for _, a in published] == [5, 6, 7]
+
+
+def test_with_distress_off_a_leave_record_is_neither_forwarded_nor_kept_as_evidence(tmp_path, monkeypatch):
+    from sinks import metrics
+    from tests.factories import claim, leave
+    from tests.test_detectors.helpers import policy
+
+    off = policy(privacy={"distress": False})
+    pipeline = build_pipeline(Settings(role="detect", data_dir=tmp_path), off)
+    producer = RecordingProducer()
+    monkeypatch.setattr(pipeline, "outbox", lambda: Outbox(producer))
+    topics = Settings().topics
+    record, expense = leave("E1", "2026-07-10", 6, at()), claim("E1", "120", at())
+    processed = metrics.child(metrics.EVENTS_PROCESSED, topics.hr, "hr.leave.recorded")
+    before = processed._value.get()
+
+    asyncio.run(
+        pipeline._route_batch(
+            [as_stream_event(topics.hr, 0, record), as_stream_event(topics.reimbursements, 0, expense)]
+        )
+    )
+
+    def sent(topic):
+        return b"".join(value for name, _, value in producer.records if name == topic.get_topic_name())
+
+    keyed, evidence = sent(pipeline.topics.keyed), sent(pipeline.topics.evidence)
+    assert expense["id"].encode() in keyed and expense["id"].encode() in evidence  # the expense rules
+    assert record["id"].encode() not in keyed + evidence  # the events table never sees it
+    assert processed._value.get() == before + 1  # valid, and counted as processed
