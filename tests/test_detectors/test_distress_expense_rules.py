@@ -1,4 +1,8 @@
+import hashlib
+import hmac
 from datetime import datetime
+
+import orjson
 
 from detectors import Engine
 from detectors.alerting import alert_id_for
@@ -184,10 +188,45 @@ def test_distress_alerts_carry_pseudonyms_and_the_mapping_goes_apart():
     assert claims.alert_id == alert_id_for(claims.rule_id, "employee", pseudonym, july)  # not from "E1"
 
 
+def test_distress_details_hold_no_amount_and_no_id_and_the_score_no_alert_id():
+    """privacy.md: distress ``details`` carry the month, counts and thresholds; the risk score
+    names its rules and their weights, never the alert ids behind them (an expense alert's
+    would lead back to the employee)."""
+    hotel = "如家酒店"
+    split = [claim("E1", "2800", at(40), merchant=hotel), claim("E1", "2600", at(41), merchant=hotel)]
+    events = [*small_claims(11), leave("E1", "2026-07-10", 6, at(30)), *split]
+    out = outputs(events)
+    alerts = {o.alert_id: o for o in out if isinstance(o, Alert)}
+    distress = [a for a in alerts.values() if a.category == "distress"]
+    assert {a.rule_id for a in distress} == {
+        "distress.frequent_small_claims",
+        "distress.frequent_leave",
+        "distress.risk_score",
+    }
+    [score] = [a for a in distress if a.rule_id == "distress.risk_score"]
+    assert "expense.split_claims" in {s["rule_id"] for s in score.details["signals"]}
+    assert all(set(s) == {"rule_id", "weight"} for s in score.details["signals"])
+    amounts = {e["data"]["amount"] for e in events if "amount" in e["data"]}
+    amounts.add(str(sum(float(a) for a in amounts if float(a) < 500)))  # the month's small sum
+    ids = {*alerts, "E1", *(e["id"] for e in events), *(f"{e['source']}/{e['id']}" for e in events)}
+    for alert in distress:
+        text = orjson.dumps(alert.details).decode()
+        assert not [word for word in amounts | ids if word in text], (alert.rule_id, text)
+
+
 def test_pseudonyms_are_stable_for_a_key_and_differ_across_keys():
     a, b = Pseudonymizer(b"a" * 16), Pseudonymizer(b"b" * 16)
     assert a.pseudonym("E1") == a.pseudonym("E1") != b.pseudonym("E1")
     assert a.pseudonym("E1") != a.pseudonym("E2")
+
+
+def test_pseudonyms_follow_the_recipe_in_privacy_md():
+    """docs/privacy.md lets a key holder recompute both pseudonyms: keep the recipe as written."""
+    key = b"k" * 32
+    employee_digest = hmac.new(key, b"E1", hashlib.sha256).hexdigest()
+    event_digest = hmac.new(key, b"event\x1f" + b"expense/C7", hashlib.sha256).hexdigest()
+    assert Pseudonymizer(key).pseudonym("E1") == "p-" + employee_digest[:20]
+    assert Pseudonymizer(key).event_pseudonym("expense/C7") == "ev-" + event_digest[:20]
 
 
 def test_expense_alerts_are_not_pseudonymised():
