@@ -256,3 +256,173 @@ def test_with_distress_off_a_leave_record_is_neither_forwarded_nor_kept_as_evide
     assert expense["id"].encode() in keyed and expense["id"].encode() in evidence  # the expense rules
     assert record["id"].encode() not in keyed + evidence  # the events table never sees it
     assert processed._value.get() == before + 1  # valid, and counted as processed
+
+
+class PartitionedProducer(SlowProducer):
+    """Acknowledges a moment after each send, and notes every record's topic and partition."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[tuple[str, int | None, bytes]] = []
+
+    async def send(self, topic, value, key=None, partition=None):
+        self.records.append((topic, partition, value))
+        return await super().send(topic, value, key=key, partition=partition)
+
+
+def test_a_batch_sends_one_message_per_keyed_partition_and_one_of_evidence_all_confirmed(
+    tmp_path, monkeypatch
+):
+    from tests.factories import call, office
+
+    pipeline = build_pipeline(Settings(role="detect", data_dir=tmp_path), load_policy(DEMO_POLICY))
+    producer = PartitionedProducer()
+    monkeypatch.setattr(pipeline, "outbox", lambda: Outbox(producer))
+    calls = [call(f"+86150000{i:05d}", office(1), at(i / 60)) for i in range(40)]
+    topic = Settings().topics.calls
+
+    asyncio.run(pipeline._route_batch([as_stream_event(topic, i, c) for i, c in enumerate(calls)]))
+
+    keyed = [
+        (p, orjson.loads(v)) for t, p, v in producer.records if t == pipeline.topics.keyed.get_topic_name()
+    ]
+    partitions = [p for p, _ in keyed]
+    assert len(partitions) == len(set(partitions)) > 1  # one message per destination partition
+    assert sum(len(copies) for _, copies in keyed) == 40
+    assert all(pipeline._partition(copy["key"]) == p for p, copies in keyed for copy in copies)
+    [evidence] = [v for t, _, v in producer.records if t == pipeline.topics.evidence.get_topic_name()]
+    assert len(orjson.loads(evidence)) == 40
+    assert all(f.done() for f in producer.futures)  # confirmed before the batch can be acknowledged
+
+
+def test_a_validation_bug_dead_letters_its_message_and_the_batch_goes_on(tmp_path, monkeypatch):
+    import streams.agents
+    from tests.factories import claim
+
+    pipeline = build_pipeline(Settings(role="detect", data_dir=tmp_path), load_policy(DEMO_POLICY))
+    producer = RecordingProducer()
+    monkeypatch.setattr(pipeline, "outbox", lambda: Outbox(producer))
+    claims = [claim("E1", "120", at()), claim("E2", "80", at())]
+    parse = streams.agents.parse_event_dict
+
+    def buggy(obj, context):
+        if obj["id"] == claims[0]["id"]:
+            raise ZeroDivisionError("a bug")
+        return parse(obj, context)
+
+    monkeypatch.setattr(streams.agents, "parse_event_dict", buggy)
+    topic = Settings().topics.reimbursements
+
+    asyncio.run(pipeline._route_batch([as_stream_event(topic, i, c) for i, c in enumerate(claims)]))
+
+    deadletter, keyed = pipeline.topics.deadletter.get_topic_name(), pipeline.topics.keyed.get_topic_name()
+    [letter] = [orjson.loads(v) for t, _, v in producer.records if t == deadletter]
+    assert (letter["reason"], letter["offset"]) == ("internal_error", 0)
+    forwarded = b"".join(v for t, _, v in producer.records if t == keyed)
+    assert claims[1]["id"].encode() in forwarded and claims[0]["id"].encode() not in forwarded
+
+
+def test_a_dead_letter_the_broker_refuses_is_counted_and_logged_without_its_content(
+    tmp_path, monkeypatch, caplog
+):
+    from sinks import metrics
+    from tests.factories import claim
+
+    pipeline = build_pipeline(Settings(role="detect", data_dir=tmp_path), load_policy(DEMO_POLICY))
+    deadletter = pipeline.topics.deadletter.get_topic_name()
+    producer = RecordingProducer(refuse=deadletter)
+    monkeypatch.setattr(pipeline, "outbox", lambda: Outbox(producer, backoff=0.001))
+    topic = Settings().topics.reimbursements
+    lost = metrics.child(metrics.DEADLETTER_FAILURES, topic)
+    before = lost._value.get()
+    secret = SimpleNamespace(
+        message=SimpleNamespace(topic=topic, partition=2, offset=41, value=b"{secret-salary", generation_id=1)
+    )
+    good = claim("E1", "120", at())
+
+    asyncio.run(pipeline._route_batch([secret, as_stream_event(topic, 42, good)]))
+
+    assert lost._value.get() == before + 1
+    [line] = [r.getMessage() for r in caplog.records if "not delivered" in r.getMessage()]
+    assert f"{topic}[2]@41" in line and "secret" not in line
+    forwarded = b"".join(v for t, _, v in producer.records if t == pipeline.topics.keyed.get_topic_name())
+    assert good["id"].encode() in forwarded  # the stream goes on
+
+
+class Steps:
+    """One ordered log of what the keyed hop did: records confirmed, state flushed or discarded, acks."""
+
+    def __init__(self) -> None:
+        self.log: list[str] = []
+
+
+class LoggingProducer(SlowProducer):
+    def __init__(self, steps: Steps) -> None:
+        super().__init__()
+        self.steps = steps
+
+    async def send(self, topic, value, key=None, partition=None):
+        future = await super().send(topic, value, key=key, partition=partition)
+        future.add_done_callback(lambda _: self.steps.log.append(f"confirmed {topic}"))
+        return future
+
+
+class LoggingState(dict):
+    """The keyed hop's view of ``StateTable``: the bundles, and when they are flushed or dropped."""
+
+    def __init__(self, steps: Steps) -> None:
+        super().__init__()
+        self.steps = steps
+
+    def advance(self, partition, event_time):
+        pass
+
+    async def flush(self):
+        self.steps.log.append("state flushed")
+
+    def discard(self):
+        self.steps.log.append("state discarded")
+
+
+def test_the_keyed_hop_confirms_then_writes_state_then_acknowledges(tmp_path, monkeypatch):
+    """Step 1-3 of *Delivery* in docs/architecture.md, and a batch that raises leaves no write."""
+    from events import parse_event_dict
+    from tests.factories import call, office
+
+    pipeline = build_pipeline(Settings(role="detect", data_dir=tmp_path), load_policy(DEMO_POLICY))
+    steps = Steps()
+    producer = LoggingProducer(steps)
+    monkeypatch.setattr(pipeline, "outbox", lambda: Outbox(producer))
+    state = LoggingState(steps)
+    monkeypatch.setattr(pipeline, "tables", SimpleNamespace(state=state))
+    pipeline.engine.observe_reference(parse_event_dict(employee("E1", office(1))))
+    raw = call("+8657188886666", office(1), at())  # the demo policy's known collector: one alert
+    [copy] = pipeline.engine.route(parse_event_dict(raw))
+    message = {"family": copy.family, "key": copy.key, "facts": dict(copy.facts), "event": raw}
+
+    def batch(offset, value):
+        return SimpleNamespace(
+            value=value,
+            message=SimpleNamespace(topic="keyed", partition=0, offset=offset, value=value, generation_id=1),
+        )
+
+    class Batches:
+        async def events(self):
+            yield batch(0, orjson.dumps([message]))
+            yield batch(1, b"not a keyed batch")
+
+        async def ack(self, event):
+            steps.log.append(f"ack {event.message.offset}")
+
+    asyncio.run(pipeline.detect_by_key(SimpleNamespace(noack=Batches)))
+
+    alerts, deadletter = pipeline.topics.alerts.get_topic_name(), pipeline.topics.deadletter.get_topic_name()
+    assert steps.log == [
+        f"confirmed {alerts}",
+        "state flushed",
+        "ack 0",
+        "state discarded",
+        f"confirmed {deadletter}",
+        "ack 1",
+    ]
+    assert any(key.startswith("harassment|") for key in state)
