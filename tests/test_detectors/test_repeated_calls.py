@@ -69,3 +69,10 @@ def test_duplicates_and_late_events():
     late_fifth = call(STRANGER, office(1), at(0.5))
     [alert] = of_rule(run(DIRECTORY + base[1:] + [late_fifth, base[0]]), RULE)
     assert len(alert.event_ids) == 5
+
+
+def test_an_alert_keeps_the_newest_200_event_ids():
+    burst = calls(230, step_h=0.1)  # 230 calls within 23 hours: one alert
+    [alert] = of_rule(run(DIRECTORY + burst), RULE)
+    newest = [f"{c['source']}/{c['id']}" for c in burst[-200:]]
+    assert len(alert.event_ids) == 200 and set(alert.event_ids) == set(newest)
