@@ -222,3 +222,11 @@ def test_the_clickhouse_url_is_kept_secret(monkeypatch):
     settings = Settings()
     assert settings.clickhouse_dsn == "https://monitor:pa55word@ch.example:8443/cm"  # for the client
     assert "pa55word" not in repr(settings) and "pa55word" not in settings.model_dump_json()
+
+
+def test_simulate_out_writes_as_many_lines_as_events_asks(tmp_path):
+    events = tmp_path / "e.jsonl"
+    made = runner.invoke(app, ["simulate", "--out", str(events), "--events", "300", "--seed", "5"])
+    assert made.exit_code == 0, made.output
+    lines = events.read_bytes().splitlines()
+    assert len(lines) == 300 and all(orjson.loads(line)["specversion"] == "1.0" for line in lines)
