@@ -385,20 +385,27 @@ class LoggingState(dict):
 
 
 def test_the_keyed_hop_confirms_then_writes_state_then_acknowledges(tmp_path, monkeypatch):
-    """Step 1-3 of *Delivery* in docs/architecture.md, and a batch that raises leaves no write."""
+    """Steps 1-3 of *Delivery* in docs/architecture.md: alerts and the restricted pseudonym
+    rows (docs/privacy.md) are confirmed before the state is written and the batch is
+    acknowledged; a batch that raises leaves no write behind."""
     from events import parse_event_dict
-    from tests.factories import call, office
+    from tests.factories import call, claim, office
 
-    pipeline = build_pipeline(Settings(role="detect", data_dir=tmp_path), load_policy(DEMO_POLICY))
+    settings = Settings(role="detect", data_dir=tmp_path, pseudonym_key="keyed-hop-test-key-0123")
+    pipeline = build_pipeline(settings, load_policy(DEMO_POLICY))
     steps = Steps()
     producer = LoggingProducer(steps)
     monkeypatch.setattr(pipeline, "outbox", lambda: Outbox(producer))
     state = LoggingState(steps)
     monkeypatch.setattr(pipeline, "tables", SimpleNamespace(state=state))
     pipeline.engine.observe_reference(parse_event_dict(employee("E1", office(1))))
-    raw = call("+8657188886666", office(1), at())  # the demo policy's known collector: one alert
-    [copy] = pipeline.engine.route(parse_event_dict(raw))
-    message = {"family": copy.family, "key": copy.key, "facts": dict(copy.facts), "event": raw}
+    known_collector = call("+8657188886666", office(1), at())  # the demo policy's: one alert
+    small_claims = [claim("E1", f"{100 + i}.50", at(i / 10), expense_date="2026-07-05") for i in range(12)]
+    messages = [
+        {"family": copy.family, "key": copy.key, "facts": dict(copy.facts), "event": raw}
+        for raw in [known_collector, *small_claims]
+        for copy in pipeline.engine.route(parse_event_dict(raw))
+    ]
 
     def batch(offset, value):
         return SimpleNamespace(
@@ -408,7 +415,7 @@ def test_the_keyed_hop_confirms_then_writes_state_then_acknowledges(tmp_path, mo
 
     class Batches:
         async def events(self):
-            yield batch(0, orjson.dumps([message]))
+            yield batch(0, orjson.dumps(messages))
             yield batch(1, b"not a keyed batch")
 
         async def ack(self, event):
@@ -416,13 +423,16 @@ def test_the_keyed_hop_confirms_then_writes_state_then_acknowledges(tmp_path, mo
 
     asyncio.run(pipeline.detect_by_key(SimpleNamespace(noack=Batches)))
 
-    alerts, deadletter = pipeline.topics.alerts.get_topic_name(), pipeline.topics.deadletter.get_topic_name()
-    assert steps.log == [
-        f"confirmed {alerts}",
+    topics = pipeline.topics
+    flushed = steps.log.index("state flushed")
+    confirmed = set(steps.log[:flushed])
+    assert {f"confirmed {t.get_topic_name()}" for t in (topics.alerts, topics.pseudonyms)} <= confirmed
+    assert all(step.startswith("confirmed ") for step in confirmed)
+    assert steps.log[flushed:] == [
         "state flushed",
         "ack 0",
         "state discarded",
-        f"confirmed {deadletter}",
+        f"confirmed {topics.deadletter.get_topic_name()}",
         "ack 1",
     ]
     assert any(key.startswith("harassment|") for key in state)
