@@ -218,3 +218,18 @@ def test_the_proxy_header_names_the_user_only_from_a_trusted_address(tmp_path):
     assert auth.identify(_request("10.1.2.3", {"X-Remote-User": "li.wei"})).user.name == "li.wei"
     assert auth.identify(_request("192.168.1.9", {"X-Remote-User": "li.wei"})) is None
     assert auth.identify(_request("10.1.2.3", {"X-Remote-User": "nobody"})) is None
+
+
+def test_only_hr_and_admin_may_reveal(tmp_path):
+    from streams.console.auth import Principal
+
+    path = tmp_path / "users.yaml"
+    for role in ("officer", "hr", "it", "auditor", "admin"):
+        add_user(path, f"u-{role}", [role], password="s3cret-pw")
+    users = load_users(path)
+    allowed = {
+        role
+        for role in ("officer", "hr", "it", "auditor", "admin")
+        if Principal(users.by_name[f"u-{role}"], "token").may("reveal")
+    }
+    assert allowed == {"hr", "admin"}
