@@ -165,6 +165,12 @@ def test_with_distress_off_leave_records_reach_no_rule_and_leave_no_state():
     off.observe_reference(parse_event_dict(employee("E1", role="sales")))
     assert {item.family for item in off.route(expense)} == {"employee", "cohort"}
     assert [item.family for item in Engine(policy()).route(record)] == ["employee"]  # on: routed
+    # with a key set, still no distress alert, pseudonym row or risk signal (privacy.md)
+    keyed_off = Engine(policy(privacy={"distress": False}), pseudonymizer=Pseudonymizer(b"k" * 32))
+    bundles: dict = {}
+    out = [o for raw in small_claims(11) for o in keyed_off.run(parse_event_dict(raw), bundles)]
+    out += keyed_off.run(record, bundles)
+    assert all(isinstance(o, Alert) and o.category != "distress" for o in out)
 
 
 def outputs(events, key=b"k" * 32):
