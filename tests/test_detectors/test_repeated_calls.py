@@ -71,13 +71,6 @@ def test_duplicates_and_late_events():
     assert len(alert.event_ids) == 5
 
 
-def test_an_alert_keeps_the_newest_200_event_ids():
-    burst = calls(230, step_h=0.1)  # 230 calls within 23 hours: one alert
-    [alert] = of_rule(run(DIRECTORY + burst), RULE)
-    newest = [f"{c['source']}/{c['id']}" for c in burst[-200:]]
-    assert len(alert.event_ids) == 200 and set(alert.event_ids) == set(newest)
-
-
 def test_a_batch_replayed_against_the_state_before_it_raises_the_same_revisions():
     """What a worker killed before acknowledging a batch does when it reads the batch again."""
     import copy

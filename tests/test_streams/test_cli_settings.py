@@ -10,9 +10,8 @@ import orjson
 import pytest
 from typer.testing import CliRunner
 
-from events import EVENT_TYPES
 from streams.cli import _settings, app
-from streams.settings import Settings, Topics
+from streams.settings import Settings
 from tests.factories import at, call, claim
 
 runner = CliRunner()
@@ -91,21 +90,6 @@ def test_the_alert_store_gets_the_retention_of_the_settings_and_the_policy(
     with pytest.raises(Built) as built:
         streams.worker.build_pipeline(settings, policy(privacy={"distress_retention": "90d"}))
     assert built.value.args[0] == {"alert_ttl_days": 400, "distress_ttl_days": 90, "event_ttl_days": 30}
-
-
-def test_the_topics_are_those_of_the_readme_table():
-    topics = Topics()
-    readme = {
-        "hr.events": ["hr.employee.upserted", "hr.emergency_contact.changed", "hr.leave.recorded"],
-        "finance.reimbursements": ["finance.reimbursement.submitted"],
-        "telephony.calls": ["telephony.call.completed", "telephony.sms.delivered"],
-        "mail.messages": ["mail.message.received"],
-    }
-    assert topics.inputs() == list(readme)
-    assert sorted(t for types in readme.values() for t in types) == sorted(EVENT_TYPES)
-    assert all(topics.for_event(t) == topic for topic, types in readme.items() for t in types)
-    outputs = [topics.alerts, topics.actions, topics.triage, topics.deadletter]
-    assert outputs == [f"compliance.{name}" for name in ("alerts", "actions", "triage", "deadletter")]
 
 
 def write(path, events):

@@ -295,33 +295,6 @@ def test_a_batch_sends_one_message_per_keyed_partition_and_one_of_evidence_all_c
     assert all(f.done() for f in producer.futures)  # confirmed before the batch can be acknowledged
 
 
-def test_a_validation_bug_dead_letters_its_message_and_the_batch_goes_on(tmp_path, monkeypatch):
-    import streams.agents
-    from tests.factories import claim
-
-    pipeline = build_pipeline(Settings(role="detect", data_dir=tmp_path), load_policy(DEMO_POLICY))
-    producer = RecordingProducer()
-    monkeypatch.setattr(pipeline, "outbox", lambda: Outbox(producer))
-    claims = [claim("E1", "120", at()), claim("E2", "80", at())]
-    parse = streams.agents.parse_event_dict
-
-    def buggy(obj, context):
-        if obj["id"] == claims[0]["id"]:
-            raise ZeroDivisionError("a bug")
-        return parse(obj, context)
-
-    monkeypatch.setattr(streams.agents, "parse_event_dict", buggy)
-    topic = Settings().topics.reimbursements
-
-    asyncio.run(pipeline._route_batch([as_stream_event(topic, i, c) for i, c in enumerate(claims)]))
-
-    deadletter, keyed = pipeline.topics.deadletter.get_topic_name(), pipeline.topics.keyed.get_topic_name()
-    [letter] = [orjson.loads(v) for t, _, v in producer.records if t == deadletter]
-    assert (letter["reason"], letter["offset"]) == ("internal_error", 0)
-    forwarded = b"".join(v for t, _, v in producer.records if t == keyed)
-    assert claims[1]["id"].encode() in forwarded and claims[0]["id"].encode() not in forwarded
-
-
 def test_a_dead_letter_the_broker_refuses_is_counted_and_logged_without_its_content(
     tmp_path, monkeypatch, caplog
 ):
