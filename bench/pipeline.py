@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
-import secrets
 import statistics
 import subprocess
 import sys
@@ -136,9 +135,9 @@ class _Worker:
             "CM_APP_ID": f"bench-{uuid.uuid4().hex[:8]}",
             "CM_WEB_PORT": str(self.port),
             "CM_USERS": str(users),
-            "CM_PSEUDONYM_KEY": secrets.token_hex(32),
             "CM_FLUSH_INTERVAL": "0.2",
         }
+        # no CM_PSEUDONYM_KEY here: spawn_worker keeps the user's, or generates one for the run
         self.process = spawn_worker(data_dir, _env(settings, overrides), settings.policy, loglevel="warning")
 
     def get(self, path: str) -> bytes:

@@ -95,6 +95,10 @@ class Detector(ABC, Generic[C]):
     """Whether the rule depends on the company directory (HR records), directly or through
     routing. The directory counts an HR record from its arrival, not from its event time: the
     one way arrival order can change what such a rule finds (alerts say so in ``details``)."""
+    event_types: ClassVar[frozenset[str] | None] = None
+    """The event types the rule reads, where it reads only some of those its family is routed
+    (``None``: all of them). An event goes to a family only if an enabled rule there reads
+    its type, so the input of a rule that is off is neither forwarded nor kept."""
     arrival_order: ClassVar[str | None] = None
     """Set (to what depends on it) for a rule whose findings depend on the order events arrive
     in by its very definition; its alerts carry this text in ``details["arrival_order"]``."""

@@ -17,7 +17,7 @@ from detectors.expense._claims import claim_currency, in_company_currency
 from detectors.policy import Policy
 from detectors.privacy import SENSITIVE_CATEGORIES, Pseudonymizer, PseudonymRecord
 from detectors.registry import DETECTORS
-from detectors.routing import resolve, route
+from detectors.routing import resolve, route, routed_types
 from detectors.windows import ALLOWED_LATENESS
 from events import Action, Alert, Event, Subject
 from events.models import EmergencyContactChangedEvent, EmployeeUpsertedEvent, ReimbursementSubmittedEvent
@@ -57,6 +57,14 @@ class Engine:
         risk = self.detectors.pop("risk", [])
         self.risk: RiskScore | None = risk[0] if risk else None  # type: ignore[assignment]
         self.families = frozenset(self.detectors)
+        self.wanted = frozenset(
+            (family, event_type)
+            for family, detectors in self.detectors.items()
+            for detector in detectors
+            for event_type in routed_types(family)
+            if detector.event_types is None or event_type in detector.event_types
+        )
+        """``(family, event type)`` pairs an enabled detector reads: what routing forwards."""
         self._dedup_horizon = {
             family: max(d.suppression for d in detectors) + DEDUP_MARGIN
             for family, detectors in self.detectors.items()
@@ -86,8 +94,8 @@ class Engine:
         return None
 
     def route(self, event: Event) -> list[Routed]:
-        """The keyed copies of ``event`` that some enabled detector wants."""
-        return route(event, self.directory, self.families)
+        """The keyed copies of ``event`` that some enabled detector reads."""
+        return route(event, self.directory, self.wanted)
 
     def process(self, item: Routed, state: State) -> list[Output]:
         """Run the detectors of ``item.family`` on it; a duplicate ``(source, id)`` is skipped.

@@ -15,6 +15,9 @@ and may consult the company directory; the detectors then only see the routed ev
 An HR record that gives an employee a phone some other employees already list as an
 emergency contact goes to each of them (``contacts``), so a listing is judged against the
 colleague whichever of the two records arrives first.
+
+An event goes to a family only if an enabled rule there reads its type
+(``Detector.event_types``): with ``distress.frequent_leave`` off, leave records go nowhere.
 """
 
 from __future__ import annotations
@@ -44,11 +47,12 @@ EMPLOYEE = "employee"
 COHORT = "cohort"
 
 
-def route(event: Event, directory: Directory, families: frozenset[str]) -> list[Routed]:
-    """The routed copies of ``event``, one per key family that has enabled detectors."""
+def route(event: Event, directory: Directory, wanted: frozenset[tuple[str, str]]) -> list[Routed]:
+    """The routed copies of ``event``, one per key family with an enabled detector that reads
+    its type: ``wanted`` holds those ``(family, event type)`` pairs."""
     out: list[Routed] = []
     for family, router in _ROUTERS_BY_TYPE.get(event.type, ()):
-        if family in families and (routed := router(event, directory)):
+        if (family, event.type) in wanted and (routed := router(event, directory)):
             out.extend(routed if isinstance(routed, list) else [routed])
     return out
 
@@ -142,6 +146,11 @@ _ROUTERS_BY_TYPE = {  # which families can want each event type: routing runs on
     "finance.reimbursement.submitted": ((EMPLOYEE, _employee), (COHORT, _cohort)),
     "hr.leave.recorded": ((EMPLOYEE, _employee),),
 }
+
+
+def routed_types(family: str) -> frozenset[str]:
+    """The event types routing can send to ``family``."""
+    return frozenset(t for t, routers in _ROUTERS_BY_TYPE.items() for f, _ in routers if f == family)
 
 
 def resolve(item: Routed, directory: Directory) -> Routed:

@@ -28,6 +28,7 @@ class FrequentLeave(Detector[FrequentLeaveConfig]):
     rule_id = "distress.frequent_leave"
     category = "distress"
     family = "employee"
+    event_types = frozenset({"hr.leave.recorded"})
     config_model = FrequentLeaveConfig
     state_horizon = MONTHLY_STATE  # type: ignore[assignment]
 

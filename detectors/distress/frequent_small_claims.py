@@ -28,6 +28,7 @@ class FrequentSmallClaims(Detector[SmallClaimsConfig]):
     rule_id = "distress.frequent_small_claims"
     category = "distress"
     family = "employee"
+    event_types = frozenset({"finance.reimbursement.submitted"})
     config_model = SmallClaimsConfig
     state_horizon = MONTHLY_STATE  # type: ignore[assignment]
 

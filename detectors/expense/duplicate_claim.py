@@ -24,6 +24,7 @@ class DuplicateClaim(Detector[DuplicateClaimConfig]):
     rule_id = "expense.duplicate_claim"
     category = "expense"
     family = "employee"
+    event_types = frozenset({"finance.reimbursement.submitted"})
     config_model = DuplicateClaimConfig
 
     def observe(self, item: Routed, state: State) -> Finding | None:

@@ -28,6 +28,7 @@ class NearLimitCluster(Detector[NearLimitConfig]):
     rule_id = "expense.near_limit_cluster"
     category = "expense"
     family = "employee"
+    event_types = frozenset({"finance.reimbursement.submitted"})
     config_model = NearLimitConfig
     state_horizon = MONTHLY_STATE  # type: ignore[assignment]
 

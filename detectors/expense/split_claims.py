@@ -29,6 +29,7 @@ class SplitClaims(Detector[SplitClaimsConfig]):
     rule_id = "expense.split_claims"
     category = "expense"
     family = "employee"
+    event_types = frozenset({"finance.reimbursement.submitted"})
     config_model = SplitClaimsConfig
 
     def observe(self, item: Routed, state: State) -> Finding | None:

@@ -1,4 +1,8 @@
+import hashlib
+import hmac
 from datetime import datetime
+
+import orjson
 
 from detectors import Engine
 from detectors.alerting import alert_id_for
@@ -149,6 +153,26 @@ def test_the_privacy_switch_turns_the_distress_family_off():
     assert not [a for a in run(events, off).values() if a.category == "distress"]
 
 
+def test_with_distress_off_leave_records_reach_no_rule_and_leave_no_state():
+    """Only ``distress.frequent_leave`` reads leave records: with the family off they are not
+    routed, so no keyed copy, dedup entry or state of theirs exists; claims still reach the
+    expense rules (their own family and the role cohort)."""
+    off = Engine(policy(privacy={"distress": False}))
+    record = parse_event_dict(leave("E1", "2026-07-10", 6, at(30)))
+    state: dict = {}
+    assert off.route(record) == [] and off.run(record, state) == [] and state == {}
+    expense = parse_event_dict(claim("E1", "120", at(31)))
+    off.observe_reference(parse_event_dict(employee("E1", role="sales")))
+    assert {item.family for item in off.route(expense)} == {"employee", "cohort"}
+    assert [item.family for item in Engine(policy()).route(record)] == ["employee"]  # on: routed
+    # with a key set, still no distress alert, pseudonym row or risk signal (privacy.md)
+    keyed_off = Engine(policy(privacy={"distress": False}), pseudonymizer=Pseudonymizer(b"k" * 32))
+    bundles: dict = {}
+    out = [o for raw in small_claims(11) for o in keyed_off.run(parse_event_dict(raw), bundles)]
+    out += keyed_off.run(record, bundles)
+    assert all(isinstance(o, Alert) and o.category != "distress" for o in out)
+
+
 def outputs(events, key=b"k" * 32):
     engine, state, out = Engine(policy(), pseudonymizer=Pseudonymizer(key)), {}, []
     for raw in events:
@@ -170,10 +194,45 @@ def test_distress_alerts_carry_pseudonyms_and_the_mapping_goes_apart():
     assert claims.alert_id == alert_id_for(claims.rule_id, "employee", pseudonym, july)  # not from "E1"
 
 
+def test_distress_details_hold_no_amount_and_no_id_and_the_score_no_alert_id():
+    """privacy.md: distress ``details`` carry the month, counts and thresholds; the risk score
+    names its rules and their weights, never the alert ids behind them (an expense alert's
+    would lead back to the employee)."""
+    hotel = "如家酒店"
+    split = [claim("E1", "2800", at(40), merchant=hotel), claim("E1", "2600", at(41), merchant=hotel)]
+    events = [*small_claims(11), leave("E1", "2026-07-10", 6, at(30)), *split]
+    out = outputs(events)
+    alerts = {o.alert_id: o for o in out if isinstance(o, Alert)}
+    distress = [a for a in alerts.values() if a.category == "distress"]
+    assert {a.rule_id for a in distress} == {
+        "distress.frequent_small_claims",
+        "distress.frequent_leave",
+        "distress.risk_score",
+    }
+    [score] = [a for a in distress if a.rule_id == "distress.risk_score"]
+    assert "expense.split_claims" in {s["rule_id"] for s in score.details["signals"]}
+    assert all(set(s) == {"rule_id", "weight"} for s in score.details["signals"])
+    amounts = {e["data"]["amount"] for e in events if "amount" in e["data"]}
+    amounts.add(str(sum(float(a) for a in amounts if float(a) < 500)))  # the month's small sum
+    ids = {*alerts, "E1", *(e["id"] for e in events), *(f"{e['source']}/{e['id']}" for e in events)}
+    for alert in distress:
+        text = orjson.dumps(alert.details).decode()
+        assert not [word for word in amounts | ids if word in text], (alert.rule_id, text)
+
+
 def test_pseudonyms_are_stable_for_a_key_and_differ_across_keys():
     a, b = Pseudonymizer(b"a" * 16), Pseudonymizer(b"b" * 16)
     assert a.pseudonym("E1") == a.pseudonym("E1") != b.pseudonym("E1")
     assert a.pseudonym("E1") != a.pseudonym("E2")
+
+
+def test_pseudonyms_follow_the_recipe_in_privacy_md():
+    """docs/privacy.md lets a key holder recompute both pseudonyms: keep the recipe as written."""
+    key = b"k" * 32
+    employee_digest = hmac.new(key, b"E1", hashlib.sha256).hexdigest()
+    event_digest = hmac.new(key, b"event\x1f" + b"expense/C7", hashlib.sha256).hexdigest()
+    assert Pseudonymizer(key).pseudonym("E1") == "p-" + employee_digest[:20]
+    assert Pseudonymizer(key).event_pseudonym("expense/C7") == "ev-" + event_digest[:20]
 
 
 def test_expense_alerts_are_not_pseudonymised():

@@ -69,3 +69,26 @@ def test_duplicates_and_late_events():
     late_fifth = call(STRANGER, office(1), at(0.5))
     [alert] = of_rule(run(DIRECTORY + base[1:] + [late_fifth, base[0]]), RULE)
     assert len(alert.event_ids) == 5
+
+
+def test_a_batch_replayed_against_the_state_before_it_raises_the_same_revisions():
+    """What a worker killed before acknowledging a batch does when it reads the batch again."""
+    import copy
+
+    from detectors import Engine
+    from events import Alert, parse_event_dict
+    from tests.test_detectors.helpers import policy
+
+    engine, state = Engine(policy()), {}
+    before = [parse_event_dict(e) for e in DIRECTORY + calls(6)]
+    batch = [parse_event_dict(e) for e in calls(10)[6:]]
+    for event in before:
+        engine.run(event, state)
+    snapshot = copy.deepcopy(state)
+
+    def revisions(bundles):
+        out = [o for event in batch for o in engine.run(event, bundles) if isinstance(o, Alert)]
+        return [(a.alert_id, a.revision, a.severity, a.event_ids) for a in out]
+
+    first = revisions(state)
+    assert first and first == revisions(copy.deepcopy(snapshot)) and first[-1][1] == 6

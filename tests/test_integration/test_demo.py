@@ -31,7 +31,8 @@ def test_demo_starts_everything_prints_where_to_look_shows_alerts_and_stops_by_i
     for role in ("officer", "hr", "it", "auditor", "admin"):  # one demo login per role
         assert re.search(rf"\S+\s+{role}\s+password \S{{8,}}", out), (role, out[:2000])
     assert (data / "users.yaml").is_file()
-    assert "/metrics" in out and str(data) in out
+    assert "/metrics" in out and "/api/v1/alerts" in out and str(data) in out
+    assert "Tansu at " in out and str(data / "worker.log") in out
     # without CM_PSEUDONYM_KEY the demo generated one: the worker ran and alerts were printed
     assert re.search(r"^\s*(low|medium|high|critical) new ", out, re.M), out[-3000:]
     assert (data / "clickhouse").is_dir() and (data / "worker.log").is_file()

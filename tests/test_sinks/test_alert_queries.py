@@ -30,7 +30,7 @@ def audit(alert_id: str, n: int, action: str, to_status: str, **extra) -> dict:
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory):
+def stored(tmp_path_factory):
     sink = ClickHouseSink(f"chdb://{tmp_path_factory.mktemp('chdb') / 'store'}")
     for i in range(5):
         a = alert(f"a{i}", severity="high" if i % 2 else "low", events=(f"s/{i}",))
@@ -43,8 +43,13 @@ def store(tmp_path_factory):
     sink.add_audit(audit("a3", 1, "acknowledge", "acknowledged"))
     sink.add_audit(audit("a3", 2, "close", "closed", reason="resolved"))
     sink.flush()
-    yield AlertQueries(sink.client, sink.database, sink._lock)
+    yield sink
     sink.close()
+
+
+@pytest.fixture(scope="module")
+def store(stored):
+    return AlertQueries(stored.client, stored.database, stored._lock)
 
 
 def test_newest_first_with_triage_and_pages(store):
@@ -84,3 +89,26 @@ def test_history_oldest_first_and_events(store):
 def test_a_cursor_not_handed_out_is_refused(store):
     with pytest.raises(BadCursor):
         store.list_alerts(AlertFilter(), 2, "not-a-cursor")
+
+
+def test_a_distress_alert_finds_no_evidence_among_the_stored_events(stored, store):
+    """privacy.md: the console looks evidence up by an alert's ``event_ids``; a distress
+    alert's are event pseudonyms, so its claims stay hidden while an expense alert shows them."""
+    from detectors import Engine
+    from detectors.privacy import Pseudonymizer
+    from events import Alert, parse_event_dict
+    from tests.factories import at, claim
+    from tests.test_detectors.helpers import policy
+
+    engine, state, alerts = Engine(policy(), pseudonymizer=Pseudonymizer(b"k" * 32)), {}, {}
+    hotel = "如家酒店"
+    small = [claim("E77", f"{100 + i}.50", at(i), expense_date="2026-07-05") for i in range(11)]
+    split = [claim("E77", "2800", at(12), merchant=hotel), claim("E77", "2600", at(13), merchant=hotel)]
+    for raw in small + split:
+        event = parse_event_dict(raw)
+        when = datetime.fromtimestamp(event.timestamp, UTC)
+        stored.add_event(event.uid, event.type, when, orjson.dumps(raw))
+        alerts.update({o.rule_id: o for o in engine.run(event, state) if isinstance(o, Alert)})
+    stored.flush()
+    assert len(store.events(alerts["expense.split_claims"].event_ids)) == 2
+    assert store.events(alerts["distress.frequent_small_claims"].event_ids) == []

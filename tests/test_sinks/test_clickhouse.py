@@ -89,6 +89,17 @@ def test_distress_rows_have_their_own_retention(sink):
     assert "toIntervalDay(180)" in ddl and "toIntervalDay(730)" in ddl
 
 
+def test_a_changed_retention_takes_effect_at_the_next_start(sink):
+    """privacy.md: the TTLs are applied again at every start, so a changed policy or
+    CM_EVENT_TTL_DAYS holds for the existing tables too."""
+    sink.apply_ddl(730, 180, 180)
+    sink.apply_ddl(700, 90, 30)
+    alerts = sink.client.command(f"SHOW CREATE TABLE {sink.database}.alerts")
+    events = sink.client.command(f"SHOW CREATE TABLE {sink.database}.events")
+    assert "toIntervalDay(90)" in alerts and "toIntervalDay(700)" in alerts
+    assert "toIntervalDay(180)" not in alerts and "toIntervalDay(30)" in events
+
+
 def test_urls():
     assert _split_url("chdb:///var/lib/cm")[1] == "compliance"
     assert _split_url("http://u:p@ch:8123/alerts_db") == ("http://u:p@ch:8123", "alerts_db")

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
+from datetime import timedelta
+from pathlib import Path
+
 import orjson
+import pytest
 from typer.testing import CliRunner
 
 from streams.cli import _settings, app
@@ -26,6 +31,65 @@ def test_several_brokers_are_separated_by_semicolons():
     settings = Settings(kafka_broker="kafka://a:9092;kafka://b:9093")
     assert settings.broker_servers == "a:9092,b:9093"
     assert Settings(kafka_broker="c:9094").kafka_broker == "kafka://c:9094"
+
+
+@pytest.fixture
+def no_cm_environment(monkeypatch):
+    """No ``CM_*`` variable of the environment the tests run in."""
+    for name in [n for n in os.environ if n.startswith("CM_")]:
+        monkeypatch.delenv(name)
+
+
+def test_the_defaults_are_those_of_the_readme(tmp_path, monkeypatch, no_cm_environment):
+    """README's configuration table and policy example, for every row with a default."""
+    from detectors import load_policy
+    from streams.app import create_app
+
+    monkeypatch.chdir(tmp_path)
+    settings = Settings()
+    assert settings.kafka_broker == "kafka://localhost:9092" and settings.broker_servers == "localhost:9092"
+    assert (settings.kafka.protocol, settings.kafka.sasl_mechanism) == ("PLAINTEXT", "SCRAM-SHA-512")
+    assert settings.kafka.username is None and settings.kafka.ca_file is None
+    assert settings.topic_replication_factor == 1 and settings.partitions == 4
+    assert settings.data_dir == Path("data") and settings.policy is None
+    assert settings.clickhouse_dsn == f"chdb://{tmp_path.resolve() / 'data' / 'clickhouse'}"
+    assert (settings.web_port, settings.web_host) == (6066, "127.0.0.1")
+    assert (settings.phone_region, settings.role) == ("CN", "all")
+    assert (settings.alert_ttl_days, settings.event_ttl_days) == (730, 180)
+    assert settings.users is None and settings.console_secret is None
+    assert settings.trusted_proxy_header is None and settings.trusted_proxies == []
+    assert (settings.flush_interval, settings.flush_rows) == (0.5, 2000)
+    assert settings.state_sweep_interval == 60 and settings.fetch_max_wait_ms == 100
+    assert settings.pseudonym_key is None
+    conf = create_app(settings).conf  # what the worker binds and creates its topics with
+    assert (conf.web_bind, conf.web_port) == ("127.0.0.1", 6066)
+    assert (conf.topic_partitions, conf.topic_replication_factor) == (4, 1)
+    defaults = load_policy(None)
+    assert defaults.jurisdiction == "cn"
+    assert defaults.privacy.distress and defaults.privacy.distress_retention == timedelta(days=180)
+
+
+def test_the_alert_store_gets_the_retention_of_the_settings_and_the_policy(
+    tmp_path, monkeypatch, no_cm_environment
+):
+    """``CM_ALERT_TTL_DAYS``, ``CM_EVENT_TTL_DAYS`` and ``privacy.distress_retention`` reach the store."""
+    import streams.worker
+    from tests.test_detectors.helpers import policy
+
+    class Built(Exception):
+        pass
+
+    def sink(url, **retention):
+        raise Built(retention)
+
+    monkeypatch.setattr(streams.worker, "ClickHouseSink", sink)
+    with pytest.raises(Built) as built:
+        streams.worker.build_pipeline(Settings(data_dir=tmp_path), policy())
+    assert built.value.args[0] == {"alert_ttl_days": 730, "distress_ttl_days": 180, "event_ttl_days": 180}
+    settings = Settings(data_dir=tmp_path, alert_ttl_days=400, event_ttl_days=30)
+    with pytest.raises(Built) as built:
+        streams.worker.build_pipeline(settings, policy(privacy={"distress_retention": "90d"}))
+    assert built.value.args[0] == {"alert_ttl_days": 400, "distress_ttl_days": 90, "event_ttl_days": 30}
 
 
 def write(path, events):
@@ -142,3 +206,11 @@ def test_the_clickhouse_url_is_kept_secret(monkeypatch):
     settings = Settings()
     assert settings.clickhouse_dsn == "https://monitor:pa55word@ch.example:8443/cm"  # for the client
     assert "pa55word" not in repr(settings) and "pa55word" not in settings.model_dump_json()
+
+
+def test_simulate_out_writes_as_many_lines_as_events_asks(tmp_path):
+    events = tmp_path / "e.jsonl"
+    made = runner.invoke(app, ["simulate", "--out", str(events), "--events", "300", "--seed", "5"])
+    assert made.exit_code == 0, made.output
+    lines = events.read_bytes().splitlines()
+    assert len(lines) == 300 and all(orjson.loads(line)["specversion"] == "1.0" for line in lines)

@@ -476,3 +476,58 @@ def test_a_session_lasts_twelve_hours(monkeypatch):
     assert api.auth.identify(request).user.name == "officer"
     monkeypatch.setattr("streams.console.auth.time.time", lambda: now + 12 * 3600 + 60)
     assert api.auth.identify(request) is None
+
+
+def _request(remote: str, headers: dict[str, str] | None = None):
+    from unittest import mock
+
+    from aiohttp.test_utils import make_mocked_request
+
+    transport = mock.Mock()
+    transport.get_extra_info.side_effect = lambda name, default=None: (
+        (remote, 40000) if name == "peername" else default
+    )
+    return make_mocked_request("GET", "/api/v1/alerts", headers=headers or {}, transport=transport)
+
+
+def test_consoles_sharing_cm_console_secret_accept_each_others_sessions(tmp_path):
+    from streams.console.app import _secret
+    from streams.console.auth import SESSION_COOKIE, Authenticator
+    from streams.settings import Settings
+
+    add_user(tmp_path / "users.yaml", "li.wei", ["officer"], password="s3cret-pw")
+    users = load_users(tmp_path / "users.yaml")
+    shared = Settings(console_secret="one-secret-for-every-console")
+    first, second = (Authenticator(users, _secret(shared)) for _ in range(2))
+    cookie, _ = first.issue(users.by_name["li.wei"])
+    signed_in = _request("10.0.0.5", {"Cookie": f"{SESSION_COOKIE}={cookie}"})
+    assert second.identify(signed_in).user.name == "li.wei"
+    unset = Settings(console_secret=None)
+    assert _secret(unset) != _secret(unset)  # without it: random per process
+    assert Authenticator(users, _secret(unset)).identify(signed_in) is None
+
+
+def test_the_proxy_header_names_the_user_only_from_a_trusted_address(tmp_path):
+    from streams.console.auth import Authenticator
+
+    add_user(tmp_path / "users.yaml", "li.wei", ["officer"], password="s3cret-pw")
+    users = load_users(tmp_path / "users.yaml")
+    auth = Authenticator(users, b"k" * 32, "X-Remote-User", ["10.0.0.0/8"])
+    assert auth.identify(_request("10.1.2.3", {"X-Remote-User": "li.wei"})).user.name == "li.wei"
+    assert auth.identify(_request("192.168.1.9", {"X-Remote-User": "li.wei"})) is None
+    assert auth.identify(_request("10.1.2.3", {"X-Remote-User": "nobody"})) is None
+
+
+def test_only_hr_and_admin_may_reveal(tmp_path):
+    from streams.console.auth import Principal
+
+    path = tmp_path / "users.yaml"
+    for role in ("officer", "hr", "it", "auditor", "admin"):
+        add_user(path, f"u-{role}", [role], password="s3cret-pw")
+    users = load_users(path)
+    allowed = {
+        role
+        for role in ("officer", "hr", "it", "auditor", "admin")
+        if Principal(users.by_name[f"u-{role}"], "token").may("reveal")
+    }
+    assert allowed == {"hr", "admin"}

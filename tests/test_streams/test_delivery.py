@@ -78,4 +78,4 @@ def test_a_best_effort_record_that_fails_is_reported_and_the_batch_goes_on():
 def test_fail_stop_exits_at_once_with_its_own_status():
     code = "from streams.delivery import fail_stop; fail_stop(RuntimeError('x')); print('went on')"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert done.returncode == FAIL_STOP_EXIT and "went on" not in done.stdout
+    assert done.returncode == FAIL_STOP_EXIT == 70 and "went on" not in done.stdout  # README: exit 70

@@ -227,3 +227,185 @@ def test_every_revision_of_an_alert_is_published_under_its_id(tmp_path, monkeypa
     assert [a["revision"] for _, a in published] == [1, 2, 3]  # calls 5, 6 and 7
     assert {key for key, _ in published} == {published[0][1]["alert_id"].encode()}
     assert [len(a["event_ids"]) for _, a in published] == [5, 6, 7]
+
+
+def test_with_distress_off_a_leave_record_is_neither_forwarded_nor_kept_as_evidence(tmp_path, monkeypatch):
+    from sinks import metrics
+    from tests.factories import claim, leave
+    from tests.test_detectors.helpers import policy
+
+    off = policy(privacy={"distress": False})
+    pipeline = build_pipeline(Settings(role="detect", data_dir=tmp_path), off)
+    producer = RecordingProducer()
+    monkeypatch.setattr(pipeline, "outbox", lambda: Outbox(producer))
+    topics = Settings().topics
+    record, expense = leave("E1", "2026-07-10", 6, at()), claim("E1", "120", at())
+    processed = metrics.child(metrics.EVENTS_PROCESSED, topics.hr, "hr.leave.recorded")
+    before = processed._value.get()
+
+    asyncio.run(
+        pipeline._route_batch(
+            [as_stream_event(topics.hr, 0, record), as_stream_event(topics.reimbursements, 0, expense)]
+        )
+    )
+
+    def sent(topic):
+        return b"".join(value for name, _, value in producer.records if name == topic.get_topic_name())
+
+    keyed, evidence = sent(pipeline.topics.keyed), sent(pipeline.topics.evidence)
+    assert expense["id"].encode() in keyed and expense["id"].encode() in evidence  # the expense rules
+    assert record["id"].encode() not in keyed + evidence  # the events table never sees it
+    assert processed._value.get() == before + 1  # valid, and counted as processed
+
+
+class PartitionedProducer(SlowProducer):
+    """Acknowledges a moment after each send, and notes every record's topic and partition."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[tuple[str, int | None, bytes]] = []
+
+    async def send(self, topic, value, key=None, partition=None):
+        self.records.append((topic, partition, value))
+        return await super().send(topic, value, key=key, partition=partition)
+
+
+def test_a_batch_sends_one_message_per_keyed_partition_and_one_of_evidence_all_confirmed(
+    tmp_path, monkeypatch
+):
+    from tests.factories import call, office
+
+    pipeline = build_pipeline(Settings(role="detect", data_dir=tmp_path), load_policy(DEMO_POLICY))
+    producer = PartitionedProducer()
+    monkeypatch.setattr(pipeline, "outbox", lambda: Outbox(producer))
+    calls = [call(f"+86150000{i:05d}", office(1), at(i / 60)) for i in range(40)]
+    topic = Settings().topics.calls
+
+    asyncio.run(pipeline._route_batch([as_stream_event(topic, i, c) for i, c in enumerate(calls)]))
+
+    keyed = [
+        (p, orjson.loads(v)) for t, p, v in producer.records if t == pipeline.topics.keyed.get_topic_name()
+    ]
+    partitions = [p for p, _ in keyed]
+    assert len(partitions) == len(set(partitions)) > 1  # one message per destination partition
+    assert sum(len(copies) for _, copies in keyed) == 40
+    assert all(pipeline._partition(copy["key"]) == p for p, copies in keyed for copy in copies)
+    [evidence] = [v for t, _, v in producer.records if t == pipeline.topics.evidence.get_topic_name()]
+    assert len(orjson.loads(evidence)) == 40
+    assert all(f.done() for f in producer.futures)  # confirmed before the batch can be acknowledged
+
+
+def test_a_dead_letter_the_broker_refuses_is_counted_and_logged_without_its_content(
+    tmp_path, monkeypatch, caplog
+):
+    from sinks import metrics
+    from tests.factories import claim
+
+    pipeline = build_pipeline(Settings(role="detect", data_dir=tmp_path), load_policy(DEMO_POLICY))
+    deadletter = pipeline.topics.deadletter.get_topic_name()
+    producer = RecordingProducer(refuse=deadletter)
+    monkeypatch.setattr(pipeline, "outbox", lambda: Outbox(producer, backoff=0.001))
+    topic = Settings().topics.reimbursements
+    lost = metrics.child(metrics.DEADLETTER_FAILURES, topic)
+    before = lost._value.get()
+    secret = SimpleNamespace(
+        message=SimpleNamespace(topic=topic, partition=2, offset=41, value=b"{secret-salary", generation_id=1)
+    )
+    good = claim("E1", "120", at())
+
+    asyncio.run(pipeline._route_batch([secret, as_stream_event(topic, 42, good)]))
+
+    assert lost._value.get() == before + 1
+    [line] = [r.getMessage() for r in caplog.records if "not delivered" in r.getMessage()]
+    assert f"{topic}[2]@41" in line and "secret" not in line
+    forwarded = b"".join(v for t, _, v in producer.records if t == pipeline.topics.keyed.get_topic_name())
+    assert good["id"].encode() in forwarded  # the stream goes on
+
+
+class Steps:
+    """One ordered log of what the keyed hop did: records confirmed, state flushed or discarded, acks."""
+
+    def __init__(self) -> None:
+        self.log: list[str] = []
+
+
+class LoggingProducer(SlowProducer):
+    def __init__(self, steps: Steps) -> None:
+        super().__init__()
+        self.steps = steps
+
+    async def send(self, topic, value, key=None, partition=None):
+        future = await super().send(topic, value, key=key, partition=partition)
+        future.add_done_callback(lambda _: self.steps.log.append(f"confirmed {topic}"))
+        return future
+
+
+class LoggingState(dict):
+    """The keyed hop's view of ``StateTable``: the bundles, and when they are flushed or dropped."""
+
+    def __init__(self, steps: Steps) -> None:
+        super().__init__()
+        self.steps = steps
+
+    def advance(self, partition, event_time):
+        pass
+
+    async def flush(self):
+        self.steps.log.append("state flushed")
+
+    def discard(self):
+        self.steps.log.append("state discarded")
+
+
+def test_the_keyed_hop_confirms_then_writes_state_then_acknowledges(tmp_path, monkeypatch):
+    """Steps 1-3 of *Delivery* in docs/architecture.md: alerts and the restricted pseudonym
+    rows (docs/privacy.md) are confirmed before the state is written and the batch is
+    acknowledged; a batch that raises leaves no write behind."""
+    from events import parse_event_dict
+    from tests.factories import call, claim, office
+
+    settings = Settings(role="detect", data_dir=tmp_path, pseudonym_key="keyed-hop-test-key-0123")
+    pipeline = build_pipeline(settings, load_policy(DEMO_POLICY))
+    steps = Steps()
+    producer = LoggingProducer(steps)
+    monkeypatch.setattr(pipeline, "outbox", lambda: Outbox(producer))
+    state = LoggingState(steps)
+    monkeypatch.setattr(pipeline, "tables", SimpleNamespace(state=state))
+    pipeline.engine.observe_reference(parse_event_dict(employee("E1", office(1))))
+    known_collector = call("+8657188886666", office(1), at())  # the demo policy's: one alert
+    small_claims = [claim("E1", f"{100 + i}.50", at(i / 10), expense_date="2026-07-05") for i in range(12)]
+    messages = [
+        {"family": copy.family, "key": copy.key, "facts": dict(copy.facts), "event": raw}
+        for raw in [known_collector, *small_claims]
+        for copy in pipeline.engine.route(parse_event_dict(raw))
+    ]
+
+    def batch(offset, value):
+        return SimpleNamespace(
+            value=value,
+            message=SimpleNamespace(topic="keyed", partition=0, offset=offset, value=value, generation_id=1),
+        )
+
+    class Batches:
+        async def events(self):
+            yield batch(0, orjson.dumps(messages))
+            yield batch(1, b"not a keyed batch")
+
+        async def ack(self, event):
+            steps.log.append(f"ack {event.message.offset}")
+
+    asyncio.run(pipeline.detect_by_key(SimpleNamespace(noack=Batches)))
+
+    topics = pipeline.topics
+    flushed = steps.log.index("state flushed")
+    confirmed = set(steps.log[:flushed])
+    assert {f"confirmed {t.get_topic_name()}" for t in (topics.alerts, topics.pseudonyms)} <= confirmed
+    assert all(step.startswith("confirmed ") for step in confirmed)
+    assert steps.log[flushed:] == [
+        "state flushed",
+        "ack 0",
+        "state discarded",
+        f"confirmed {topics.deadletter.get_topic_name()}",
+        "ack 1",
+    ]
+    assert any(key.startswith("harassment|") for key in state)

@@ -42,3 +42,15 @@ def test_a_key_goes_only_once_its_family_horizon_has_passed(family):
     bundle = {"last": 1_000_000.0}
     assert not engine.expired(f"{family}|k", bundle, watermark=1_000_000.0 + horizon)
     assert engine.expired(f"{family}|k", bundle, watermark=1_000_000.0 + horizon + 1)
+
+
+def test_the_horizons_of_docs_architecture():
+    """62 days for the monthly sums, 400 for ``contacts.frequent_changes``, each plus the
+    allowed lateness (the built-in defaults)."""
+    from detectors import Engine
+    from detectors.windows import ALLOWED_LATENESS
+
+    horizon = Engine(load_policy(None)).state_horizon
+    day = 86_400
+    assert horizon["employee"] == horizon["cohort"] == 62 * day + ALLOWED_LATENESS
+    assert horizon["contacts"] == 400 * day + ALLOWED_LATENESS
