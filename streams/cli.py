@@ -576,6 +576,27 @@ def bench_console(
     _report(run_console_bench(alerts, lambda text: err.print(text, highlight=False)), json_out)
 
 
+@bench_app.command("postfix")
+def bench_postfix(
+    connections: Annotated[int, typer.Option("--connections", help="concurrent Postfix connections")] = 200,
+    requests: Annotated[int, typer.Option("--requests", help="policy requests in all")] = 100_000,
+    blocks: Annotated[int, typer.Option("--blocks", help="active blocks on the actions topic")] = 10_000,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="also write the report to this file")
+    ] = None,
+    broker: BrokerOpt = None,
+) -> None:
+    """The Postfix policy service under load: requests/s and latency with many connections."""
+    import os
+
+    from bench.postfix import run_postfix_bench
+
+    settings = _settings(kafka_broker=broker)
+    configured = broker is not None or "CM_KAFKA_BROKER" in os.environ
+    say = lambda text: err.print(text, highlight=False)  # noqa: E731
+    _report(run_postfix_bench(settings, configured, connections, requests, blocks, say), json_out)
+
+
 def _report(report: dict[str, Any], json_out: Path | None) -> None:
     import json
 

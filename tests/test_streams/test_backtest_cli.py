@@ -1,5 +1,6 @@
 import json
 import re
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import orjson
@@ -141,10 +142,15 @@ def test_schemas_are_written_for_every_type(tmp_path):
         "rules",
         "console",
         "users",
+        "actions list",
+        "actions decide",
+        "actions deliver",
+        "postfix-policy",
+        "bench postfix",
     ],
 )
 def test_every_subcommand_has_help(command):
-    result = runner.invoke(app, [command, "--help"])
+    result = runner.invoke(app, [*command.split(), "--help"])
     assert result.exit_code == 0, result.output
 
 
@@ -234,3 +240,28 @@ def test_a_short_pseudonym_key_and_a_bad_policy_stop_worker_and_rules_before_con
         result = runner.invoke(app, [*command, "--policy", str(policy)], env=KEY)
         assert result.exit_code == 2, (command, result.output)
         assert "rules.harassment.contact_blast.window" in result.output
+
+
+def test_backtest_actions_are_the_action_book_s_final_states(tmp_path):
+    """Letters of one sender on two days: two alerts, one action in force, extended by the second."""
+    from tests.factories import at, mail
+
+    letters = [
+        mail("notice@agency.example", at(24 * day), "催收函", "您的同事欠款逾期未还，请转告其结清欠款。")
+        for day in (0, 2)
+    ]
+    events = tmp_path / "events.jsonl"
+    events.write_bytes(b"".join(orjson.dumps(e) + b"\n" for e in letters))
+    actions = tmp_path / "actions.jsonl"
+    result, alerts = backtest(tmp_path, events, "--actions", str(actions))
+    assert result.exit_code == 0, result.output
+    assert len([a for a in alerts if a["rule_id"] == "harassment.collection_email"]) == 2
+    [action] = [orjson.loads(line) for line in actions.read_bytes().splitlines()]
+    assert (action["kind"], action["target"], action["state"]) == (
+        "block_sender",
+        "notice@agency.example",
+        "active",
+    )
+    assert action["alert_id"] == min(alerts, key=lambda a: a["first_event_time"])["alert_id"]
+    requested = datetime.fromisoformat(action["requested_at"])
+    assert datetime.fromisoformat(action["expires_at"]) > requested + timedelta(days=90)  # extended
