@@ -91,7 +91,14 @@ def scenario(worker):
         lambda: alert_for(worker, "distress.frequent_small_claims", pseudonym), what="distress alert"
     )
     worker.wait_for(lambda: alert_for(worker, "harassment.collection_email", sender), what="mail alert")
-    return {"blast": blast, "threat": threat, "distress": distress, "number": number, "who": who}
+    return {
+        "blast": blast,
+        "threat": threat,
+        "distress": distress,
+        "number": number,
+        "who": who,
+        "sender": sender,
+    }
 
 
 def test_a_new_alert_appears_in_an_open_page_without_reload(browser, worker, scenario):
@@ -161,6 +168,19 @@ def test_hr_reveals_from_the_page_and_an_auditor_sees_masked_numbers_without_but
     text = auditor.inner_text("body")
     assert scenario["number"] not in text and "•" + scenario["number"][-4:] in text
     assert auditor.locator("#detail button:has-text('Acknowledge')").count() == 0
+
+
+def test_it_revokes_a_block_from_the_page_and_an_officer_sees_no_decision_buttons(browser, worker, scenario):
+    row = f"#action-rows tr:has-text('{scenario['sender']}')"
+    officer, _ = signed_in(browser, worker, "officer")
+    officer.wait_for_selector(row, timeout=30_000)
+    assert officer.locator(f"{row} button").count() == 0  # officers read actions, IT decides
+    page, errors = signed_in(browser, worker, "it", lang="zh-CN")
+    page.wait_for_selector(f"{row}:has-text('生效中')", timeout=30_000)
+    page.screenshot(path=SHOTS / "actions-zh.png")
+    page.click(f"{row} button[data-decision=revoke]")
+    page.wait_for_selector(f"{row}:has-text('已撤销')", timeout=30_000)
+    assert page.locator(f"{row} button").count() == 0 and errors == []
 
 
 def test_the_csv_download_keeps_chinese(browser, worker, scenario):

@@ -16,6 +16,10 @@ const WORDS = {
     related: "同一对象的其他告警", rule_text: "规则说明", thresholds: "生效阈值", source: "来源",
     reveal_reason: "查看原因（将记入审计日志）", bad_login: "用户名或密码错误", saved: "已保存",
     none: "无", back: "返回列表", employees: "员工",
+    it_actions: "IT 处置", state: "状态", kind: "类型", target: "对象", expires: "到期",
+    pending_approval: "待审批", active: "生效中", rejected: "已拒绝", revoked: "已撤销", expired: "已过期",
+    block_sender: "封禁发件人", block_domain: "封禁域名", approve: "批准", reject: "拒绝", revoke: "撤销",
+    approve_action: "批准处置", reject_action: "拒绝处置", revoke_action: "撤销处置",
   },
   en: {
     title: "Compliance console", signin: "Sign in", user: "User", password: "Password", logout: "Sign out",
@@ -30,6 +34,11 @@ const WORDS = {
     related: "Other alerts on this subject", rule_text: "Rule", thresholds: "Thresholds in force", source: "Source",
     reveal_reason: "Reason for revealing (recorded in the audit log)", bad_login: "Unknown user or wrong password",
     saved: "Saved", none: "None", back: "Back to the queue", employees: "Employees",
+    it_actions: "IT actions", state: "State", kind: "Kind", target: "Target", expires: "Expires",
+    pending_approval: "Pending approval", active: "Active", rejected: "Rejected", revoked: "Revoked",
+    expired: "Expired", block_sender: "Block sender", block_domain: "Block domain", approve: "Approve",
+    reject: "Reject", revoke: "Revoke", approve_action: "Approved action", reject_action: "Rejected action",
+    revoke_action: "Revoked action",
   },
 };
 const SEVERITY_ORDER = { critical: 0, high: 1, medium: 2, low: 3 };
@@ -273,6 +282,31 @@ async function openAlert(id) {
   panel.hidden = false;
 }
 
+const DECISIONS = { pending_approval: ["approve", "reject"], active: ["revoke"] };
+
+async function loadActions() {
+  if (!state.session.rights.includes("actions")) return;
+  const page = await api("/api/v1/actions");
+  const may = state.session.rights.includes("decide");
+  $("actions").hidden = false;
+  $("action-rows").replaceChildren(...page.actions.map(a => el("tr", { "data-action": a.action_id, class: "state-" + a.state },
+    el("td", { text: t(a.state) }), el("td", { text: t(a.kind) }), el("td", { text: a.target }),
+    el("td", { text: when(a.expires_at) }), el("td", { text: a.alert?.summary || a.reason }),
+    el("td", {}, ...(may ? (DECISIONS[a.state] || []).map(decision => el("button", {
+      type: "button", "data-decision": decision, text: t(decision), onclick: () => decide(a.action_id, decision),
+    })) : [])))));
+}
+
+async function decide(actionId, decision) {
+  $("action-error").textContent = "";
+  try {
+    await api(`/api/v1/actions/${encodeURIComponent(actionId)}/decision`, { method: "POST", body: { decision } });
+  } catch (error) {
+    $("action-error").textContent = error.message;
+  }
+  await loadActions();
+}
+
 async function start() {
   translate();
   try {
@@ -290,6 +324,8 @@ async function start() {
   $("rule-filter").append(...rules.rules.map(r => el("option", { value: r.rule_id, text: r.rule_id })));
   applyUrl();
   await loadQueue();
+  await loadActions();
+  setInterval(() => loadActions().catch(() => {}), 15000);
   listen();
   if (location.hash.length > 1) openAlert(decodeURIComponent(location.hash.slice(1)));
 }
@@ -298,7 +334,7 @@ $("lang").addEventListener("click", () => {
   state.lang = state.lang === "en" ? "zh-CN" : "en";
   localStorage.setItem("cm-lang", state.lang);
   translate();
-  if (state.session) renderQueue();
+  if (state.session) { renderQueue(); loadActions(); }
 });
 $("login").addEventListener("submit", async e => {
   e.preventDefault();
