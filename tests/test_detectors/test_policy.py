@@ -206,3 +206,32 @@ def test_the_policy_model_loads_without_the_rules():
         "assert not [m for m in loaded if m.split('.')[1] in ('harassment', 'conduct', 'contacts')], loaded\n"
     )
     subprocess.run([sys.executable, "-c", probe], check=True, cwd=REPO)
+
+
+def test_the_actions_section_is_checked_by_key():
+    hook = {"name": "gw", "url": "https://mailgw.example.cn/hook", "secret_env": "CM_HOOK"}
+    policy = policy_from_mapping({"actions": {"require_approval": True, "webhooks": [hook]}})
+    assert policy.actions.require_approval and policy.actions.webhooks[0].format == "standard"
+    assert policy.actions.webhooks[0].retry_for == timedelta(hours=1)
+    problems = {
+        "actions.webhooks.0.url: Field required": {"webhooks": [{"name": "gw", "secret_env": "CM_HOOK"}]},
+        "actions.webhooks.0.format: Input should be 'standard' or 'alertmanager'": {
+            "webhooks": [{**hook, "format": "slack"}]
+        },
+        "actions.webhooks.0.secret_env: String should match pattern": {
+            "webhooks": [{**hook, "secret_env": "not a variable"}]
+        },
+        "actions.webhooks.0.url: URL scheme should be 'http' or 'https'": {
+            "webhooks": [{**hook, "url": "ftp://x.example/hook"}]
+        },
+        "actions.webhooks.0.kinds.0: Input should be 'block_sender' or 'block_domain'": {
+            "webhooks": [{**hook, "kinds": ["block_everyone"]}]
+        },
+        "actions.webhooks: Value error, webhook names must be unique": {"webhooks": [hook, hook]},
+        "actions.reject_text: String should match pattern": {"reject_text": "5.7.1 line\nbreak"},
+        "actions.unknown: unknown key": {"unknown": 1},
+    }
+    for expected, section in problems.items():
+        with pytest.raises(PolicyError) as caught:
+            policy_from_mapping({"actions": section})
+        assert any(p.startswith(expected) for p in caught.value.problems), (expected, caught.value.problems)

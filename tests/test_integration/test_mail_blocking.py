@@ -3,6 +3,7 @@ worker's alert and block action, the policy service, and Debian's Postfix answer
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -10,13 +11,14 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import orjson
 import pytest
 
-from infra.brokers import free_port
+from events import Action
+from infra.brokers import free_port, start_tansu
 from tests.factories import at, mail
 from tests.fixtures.brokers import consume_all, produce
 from tests.fixtures.postfix import PostfixServer
@@ -37,11 +39,11 @@ rules:
 
 
 class PolicyService:
-    """``compliance-monitor postfix-policy`` following one worker's actions topic."""
+    """``compliance-monitor postfix-policy`` following the actions topic of ``env``."""
 
-    def __init__(self, worker: WorkerProcess, fail: str = "open") -> None:
+    def __init__(self, env: dict[str, str], log_dir: Path, fail: str = "open") -> None:
         self.port, self.metrics_port = free_port(), free_port()
-        log = (worker.data_dir / f"policy-{self.port}.log").open("ab")
+        log = (log_dir / f"policy-{self.port}.log").open("ab")
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -55,7 +57,7 @@ class PolicyService:
                 "--fail",
                 fail,
             ],
-            env=worker.env,
+            env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
@@ -95,7 +97,7 @@ def mail_system(worker) -> Iterator[tuple[PolicyService, PostfixServer]]:
 @contextmanager
 def mail_system_of(worker: WorkerProcess) -> Iterator[tuple[PolicyService, PostfixServer]]:
     """A policy service following ``worker``'s actions, and a Postfix asking it."""
-    policy = PolicyService(worker)
+    policy = PolicyService(worker.env, worker.data_dir)
     postfix = PostfixServer(policy.port).start()
     try:
         yield policy, postfix
@@ -147,7 +149,9 @@ def test_a_collection_letter_blocks_its_sender_at_postfix_until_revoked(worker, 
     assert action["kind"] == "block_sender" and action["alert"]["rule_id"] == "harassment.collection_email"
 
     rejected = until_code(postfix, sender, 554)
-    assert "<** 554 5.7.1 " in rejected and "Sender blocked by compliance policy" in rejected
+    assert (
+        f"<** 554 5.7.1 <{sender}>: Sender address rejected: Sender blocked by compliance policy" in rejected
+    )
     assert postfix.send(sender.upper()).code == 554  # the case of an address does not get it through
     assert postfix.send("colleague@partner.example").code == 250
     assert policy.metric("cm_postfix_requests_total", answer="reject") >= 2
@@ -247,7 +251,7 @@ def test_the_policy_service_answers_postfix_in_its_protocol(worker, tmp_path: Pa
     """Several requests on one connection, as Postfix reuses it; an empty sender is DUNNO."""
     import socket
 
-    policy = PolicyService(worker, fail="closed")
+    policy = PolicyService(worker.env, worker.data_dir, fail="closed")
     try:
         with socket.create_connection(("127.0.0.1", policy.port), timeout=10) as conn:
             stream = conn.makefile("rwb")
@@ -257,3 +261,44 @@ def test_the_policy_service_answers_postfix_in_its_protocol(worker, tmp_path: Pa
                 assert stream.readline() == b"action=DUNNO\n" and stream.readline() == b"\n"
     finally:
         policy.stop()
+
+
+def test_what_postfix_does_when_kafka_or_the_policy_service_is_down(tmp_path: Path):
+    """The behaviours docs/it-integration.md describes, on a broker of this test's own."""
+    broker = start_tansu(tmp_path / "tansu")
+    sender = "notice@agency-down.example"
+    now = datetime.now(UTC)
+    block = Action(
+        action_id="a-down",
+        kind="block_sender",
+        target=sender,
+        alert_id="al",
+        requested_at=now,
+        expires_at=now + timedelta(hours=1),
+        reason="test",
+    )
+    produce(broker.bootstrap, [("compliance.actions", block.model_dump_json().encode(), block.action_id)])
+    env = {**os.environ, "CM_KAFKA_BROKER": broker.url}
+    policy = PolicyService(env, tmp_path)
+    asks = PostfixServer(policy.port).start()
+    allows = PostfixServer(
+        policy.port, before_policy="check_sender_access hash:{root}/etc/compliance_allow, "
+    )
+    allows.allow(sender)
+    allows.start()
+    lenient = PostfixServer(policy.port, extra="smtpd_policy_service_default_action = DUNNO").start()
+    try:
+        assert asks.send(sender).code == 554
+        assert allows.send(sender).code == 250  # the emergency allow map comes before the service
+        broker.stop()
+        assert asks.send(sender).code == 554  # Kafka down: the blocks held still answer
+        policy.stop()
+        deferred = asks.send(sender)
+        assert deferred.code == 451 and "4.3.5 " in deferred.transcript  # the service down: Postfix defers
+        assert lenient.send(sender).code == 250  # unless its default action lets mail through
+    finally:
+        for server in (asks, allows, lenient):
+            server.stop()
+        if policy.process.poll() is None:
+            policy.stop()
+        broker.stop()

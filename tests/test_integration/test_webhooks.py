@@ -30,15 +30,37 @@ pytestmark = pytest.mark.broker
 
 SECRET = "whsec_" + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()
 AM_AUTH = "Bearer alertmanager-receiver-token"
+ALERTMANAGER_V4 = {
+    "version",
+    "groupKey",
+    "truncatedAlerts",
+    "status",
+    "receiver",
+    "groupLabels",
+    "commonLabels",
+    "commonAnnotations",
+    "externalURL",
+    "alerts",
+}
+ALERTMANAGER_V4_ALERT = {
+    "status",
+    "labels",
+    "annotations",
+    "startsAt",
+    "endsAt",
+    "generatorURL",
+    "fingerprint",
+}
 
 
 class Receivers:
-    """HTTP receivers on one loopback port: ``/ok``, ``/flaky`` (503 twice), ``/bad`` (400), ``/am``."""
+    """HTTP receivers on one loopback port: ``/ok``, ``/flaky`` (503 three times, then 204),
+    ``/bad`` (400), ``/down`` (500 always), ``/am``."""
 
     def __init__(self) -> None:
         self.port = free_port()
         self.received: list[tuple[str, dict[str, str], bytes]] = []
-        self.flaky_left = 2
+        self.flaky_left = 3
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         threading.Thread(target=self._run, daemon=True).start()
@@ -62,6 +84,8 @@ class Receivers:
             return web.Response(status=503)
         if name == "bad":
             return web.Response(status=400)
+        if name == "down":
+            return web.Response(status=500)
         self.received.append((name, dict(request.headers), body))
         return web.Response(status=204)
 
@@ -99,6 +123,7 @@ actions:
     - {{name: ok, url: "{base}/ok", secret_env: CM_TEST_HOOK_SECRET}}
     - {{name: flaky, url: "{base}/flaky", secret_env: CM_TEST_HOOK_SECRET}}
     - {{name: bad, url: "{base}/bad", secret_env: CM_TEST_HOOK_SECRET}}
+    - {{name: down, url: "{base}/down", secret_env: CM_TEST_HOOK_SECRET, retry_for: 3s}}
     - {{name: dead, url: "{dead}", secret_env: CM_TEST_HOOK_SECRET, retry_for: {dead_retry_for}, timeout: 1s}}
     - {{name: am, url: "{base}/am", secret_env: CM_TEST_AM_AUTH, format: alertmanager}}
 """,
@@ -201,14 +226,23 @@ def test_every_state_reaches_each_webhook_once_signed_retried_or_dead_lettered(b
         assert {h["webhook-id"] for h, _ in ok} == ids
 
         flaky = wait_until(lambda: len(receivers.at("flaky")) >= 3 and receivers.at("flaky"), what="/flaky")
-        assert {h["webhook-id"] for h, _ in flaky} == ids
-        assert deliverer.metric("cm_webhook_deliveries_total", endpoint="flaky", outcome="retried") == 2
+        assert sorted(h["webhook-id"] for h, _ in flaky) == sorted(ids)  # each accepted exactly once
+        assert deliverer.metric("cm_webhook_deliveries_total", endpoint="flaky", outcome="retried") == 3
 
         am = wait_until(lambda: len(receivers.at("am")) >= 2 and receivers.at("am"), what="/am")
         assert all(h["Authorization"] == AM_AUTH for h, _ in am)
         bodies = [orjson.loads(b) for _, b in am]
         assert [(b["version"], b["status"]) for b in bodies] == [("4", "firing"), ("4", "resolved")]
+        for body in bodies:  # Alertmanager's webhook payload, version 4
+            assert set(body) == ALERTMANAGER_V4 and body["receiver"] == "am" and body["truncatedAlerts"] == 0
+            assert [set(a) for a in body["alerts"]] == [ALERTMANAGER_V4_ALERT]
+            assert all(
+                isinstance(body[k], dict) for k in ("groupLabels", "commonLabels", "commonAnnotations")
+            )
         alert = bodies[0]["alerts"][0]
+        assert (
+            alert["endsAt"] == "0001-01-01T00:00:00Z" and bodies[1]["alerts"][0]["endsAt"] != alert["endsAt"]
+        )
         assert alert["fingerprint"] == first.action_id
         assert {k: alert["labels"][k] for k in ("action_id", "kind", "target", "rule_id")} == {
             "action_id": first.action_id,
@@ -221,7 +255,7 @@ def test_every_state_reaches_each_webhook_once_signed_retried_or_dead_lettered(b
             records = [
                 orjson.loads(v) for _, v in consume_all(broker.bootstrap, deliverer.deadletter_topic, 2)
             ]
-            return records if len({(r["endpoint"], r["webhook_id"]) for r in records}) >= 6 else None
+            return records if len({(r["endpoint"], r["webhook_id"]) for r in records}) >= 9 else None
 
         letters = wait_until(dead_letters, timeout=90, what="dead letters of bad and dead", log=deliverer.log)
         bad = [r for r in letters if r["endpoint"] == "bad"]
@@ -230,6 +264,10 @@ def test_every_state_reaches_each_webhook_once_signed_retried_or_dead_lettered(b
         )
         dead = [r for r in letters if r["endpoint"] == "dead"]
         assert all(r["last_status"] is None and r["tries"] >= 2 and r["error"] for r in dead)
+        down = [r for r in letters if r["endpoint"] == "down"]
+        assert {r["webhook_id"] for r in down} == ids and all(
+            r["last_status"] == 500 and r["tries"] >= 2 for r in down
+        )
         assert deliverer.metric("cm_webhook_deliveries_total", endpoint="ok", outcome="delivered") == 3
 
         deliverer.stop()  # a restart neither repeats what was delivered nor misses what came meanwhile
