@@ -34,7 +34,9 @@ from streams.settings import Settings, Topics
 async def _publish_blocks(settings: Settings, count: int) -> list[str]:
     """``count`` active ``block_sender`` actions on the actions topic; their senders."""
     now = datetime.now(UTC)
-    producer = AIOKafkaProducer(bootstrap_servers=settings.broker_servers, linger_ms=20)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=settings.broker_servers, linger_ms=20, **settings.kafka.aiokafka_options()
+    )
     await producer.start()
     senders = []
     try:

@@ -102,11 +102,14 @@ class ActionBook:
     ) -> Action | None:
         """Apply a person's decision; the new state, or None when it was already applied.
 
-        Raises :class:`UnknownActionError` or :class:`DecisionError` (naming the state).
+        An action whose ``expires_at`` has come by ``at`` is expired first, and refuses the
+        decision. Raises :class:`UnknownActionError` or :class:`DecisionError` (naming the state).
         """
         action = self.actions.get(action_id)
         if action is None:
             raise UnknownActionError(f"no action {action_id}")
+        if action.state not in ENDED_STATES and self.expire(at, [action]):
+            raise DecisionError(f"cannot {decision} an action that is expired")
         allowed, leads_to = DECISIONS[decision]
         if action.state == leads_to and (action.decided_by, action.decided_at) == (by, at):
             return None  # this very decision, read again
@@ -129,7 +132,9 @@ class ActionBook:
                 continue
             if action.state in ENDED_STATES:
                 continue
-            expired = action.model_copy(update={"state": "expired", "decided_at": action.expires_at})
+            expired = action.model_copy(
+                update={"state": "expired", "decided_by": None, "decided_at": action.expires_at}
+            )
             self.load(expired)
             ended.append(expired)
         return ended

@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
@@ -117,15 +118,27 @@ def _run(
             if isinstance(output, Alert):
                 report.alerts[output.alert_id] = output
             elif isinstance(output, Action):
-                for action in book.request(output, now=output.requested_at):
+                for action in book.request(*at_event_time(output, event.timestamp)):
                     report.actions[action.action_id] = action
         if index % EXPIRE_EVERY == 0:
             report.expired_keys += engine.expire(state, watermark=event.timestamp)
         if on_progress and index % 1000 == 0:
             on_progress(index, len(events))
+    if events:
+        for action in book.expire(datetime.fromtimestamp(events[-1][0], UTC)):
+            report.actions[action.action_id] = action
     report.live_keys = len(state)
     if on_progress:
         on_progress(len(events), len(events))
+
+
+def at_event_time(request: Action, timestamp: float) -> tuple[Action, datetime]:
+    """A rule's request as of the event that made it (the worker uses its clock), and that time:
+    a file spanning months then sees blocks expire and new ones open as they would have."""
+    when = datetime.fromtimestamp(timestamp, UTC)
+    lasts = request.expires_at - request.requested_at if request.expires_at else None
+    update = {"requested_at": when, "expires_at": when + lasts if lasts is not None else None}
+    return request.model_copy(update=update), when
 
 
 def write_alerts(report: BacktestReport, out: Path, actions: Path | None = None) -> None:

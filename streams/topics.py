@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import faust
 
@@ -128,5 +129,29 @@ async def ensure_topics(settings: Settings) -> None:
             with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(missing)
             log.info("created topics %s", [t.name for t in missing])
+        for name in compacted - {t.name for t in missing}:
+            policy = await cleanup_policy(admin, name)
+            if policy is not None and "compact" not in policy:
+                log.warning(
+                    "topic %s has cleanup.policy=%s: actions older than its retention will be "
+                    "forgotten; set cleanup.policy=compact",
+                    name,
+                    policy,
+                )
     finally:
         await admin.close()
+
+
+async def cleanup_policy(admin: Any, topic: str) -> str | None:
+    """The topic's ``cleanup.policy``, or None if the broker does not say."""
+    from aiokafka.admin import ConfigResource, ConfigResourceType
+
+    try:
+        [response] = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])
+        for *_, entries in response.resources:
+            for entry in entries:
+                if entry[0] == "cleanup.policy":
+                    return str(entry[1])
+    except Exception as error:  # not every Kafka-compatible broker answers DescribeConfigs
+        log.debug("no configuration of %s: %r", topic, error)
+    return None

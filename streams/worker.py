@@ -46,7 +46,7 @@ def build_pipeline(settings: Settings, policy: Policy) -> Pipeline:
         ActionKeeper(
             pipeline.app,
             settings,
-            policy.actions.require_approval,
+            policy,
             pipeline.topics.action_commands,
             pipeline.outbox,
         )

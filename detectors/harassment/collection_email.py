@@ -14,7 +14,7 @@ from pydantic import Field
 from detectors.base import ActionRequest, Detector, Finding, Routed, RuleConfig, State
 from detectors.durations import Duration, format_duration
 from detectors.harassment.collection_content import collection_terms
-from detectors.routing import domain_in
+from detectors.routing import domain_in, sender_domain
 from detectors.text.speech import outside_party_text
 from detectors.windows import record
 from events import Subject
@@ -54,6 +54,15 @@ FREE_MAIL_DOMAINS = frozenset(
     }
 )
 """Shared mailbox providers: blocking one would cut off everyone who uses it."""
+
+
+def may_block(kind: str, target: str, allow_mail_domains: list[str]) -> bool:
+    """Whether IT may be asked to block ``target``: never an allow-listed domain or an address
+    in one, never a whole free-mail domain. The action keeper checks requests with it again."""
+    domain = target.lower() if kind == "block_domain" else sender_domain(target)
+    if domain_in(domain, allow_mail_domains):
+        return False
+    return not (kind == "block_domain" and domain in FREE_MAIL_DOMAINS)
 
 
 class CollectionEmailConfig(RuleConfig):
@@ -98,8 +107,8 @@ class CollectionEmail(Detector[CollectionEmailConfig]):
         width = self.config.domain_window.total_seconds()
         log = record(state, self.state_key(domain), [ts, event.uid, sender], width)
         senders = sorted({e[2] for e in log if abs(e[0] - ts) <= width})
-        free_mail = domain in FREE_MAIL_DOMAINS
-        if len(senders) >= self.config.domain_senders and not free_mail:
+        allowed = self.policy.company.allow_mail_domains
+        if len(senders) >= self.config.domain_senders and may_block("block_domain", domain, allowed):
             actions.append(
                 ActionRequest(
                     "block_domain",
@@ -118,7 +127,7 @@ class CollectionEmail(Detector[CollectionEmailConfig]):
             details={
                 "sender": sender,
                 "domain": domain,
-                "free_mail": free_mail,
+                "free_mail": domain in FREE_MAIL_DOMAINS,
                 "terms": terms,
                 "sentences": sentences[:5],
                 "domain_senders": senders,

@@ -17,21 +17,26 @@ class BlockList:
     """
 
     def __init__(self) -> None:
-        self._blocks: dict[str, dict[str, tuple[str, datetime | None]]] = {
+        self._blocks: dict[str, dict[str, dict[str, datetime | None]]] = {
             "block_sender": {},
             "block_domain": {},
         }
+        """kind -> target -> the active actions on it (id -> expires_at). Actions are keyed by id
+        on the topic, so an old action of a target may be read after its successor."""
 
     def update(self, action: Action) -> None:
         """Take the latest state of one action."""
         blocks = self._blocks[action.kind]
         target = action.target.lower()
         if action.state == "active":
-            blocks[target] = (action.action_id, action.expires_at)
-        elif target in blocks and blocks[target][0] == action.action_id:
-            del blocks[target]
+            blocks.setdefault(target, {})[action.action_id] = action.expires_at
+        elif target in blocks:
+            blocks[target].pop(action.action_id, None)
+            if not blocks[target]:
+                del blocks[target]
 
     def __len__(self) -> int:
+        """Targets blocked by at least one active action."""
         return sum(len(blocks) for blocks in self._blocks.values())
 
     def blocked(self, sender: str, now: datetime) -> str | None:
@@ -50,8 +55,8 @@ class BlockList:
         return None
 
     @staticmethod
-    def _live(block: tuple[str, datetime | None] | None, now: datetime) -> str | None:
-        if block is None:
-            return None
-        action_id, expires_at = block
-        return action_id if expires_at is None or now < expires_at else None
+    def _live(actions: dict[str, datetime | None] | None, now: datetime) -> str | None:
+        for action_id, expires_at in (actions or {}).items():
+            if expires_at is None or now < expires_at:
+                return action_id
+        return None

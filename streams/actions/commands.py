@@ -39,6 +39,8 @@ class DecisionCommand(BaseModel):
     at: datetime
     comment: str | None = Field(None, max_length=MAX_TEXT)
     client: str | None = None
+    deadline: datetime
+    """After this the sender has given up waiting (and told its user): the keeper refuses it."""
 
 
 Command = Annotated[RequestCommand | DecisionCommand, Field(discriminator="type")]

@@ -24,11 +24,12 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import aiohttp
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.errors import CommitFailedError
 from aiokafka.structs import TopicPartition
 from prometheus_client import Counter, Gauge, Histogram
 from pydantic import ValidationError
@@ -128,12 +129,15 @@ class Endpoint:
         return f"{self.settings.app_id}-webhook-{self.hook.name}"
 
     async def run(self) -> None:
+        longest = self.hook.retry_for + self.hook.timeout + timedelta(seconds=MAX_DELAY + 60)
         consumer = AIOKafkaConsumer(
             self.settings.topics.actions,
             group_id=self.group,
             bootstrap_servers=self.settings.broker_servers,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
+            # one record may be retried for retry_for without a poll: stay in the group meanwhile
+            max_poll_interval_ms=int(longest.total_seconds() * 1000),
             **self.settings.kafka.aiokafka_options(),
         )
         await consumer.start()
@@ -141,7 +145,10 @@ class Endpoint:
             async for record in consumer:
                 await self.take(record.value, record.timestamp / 1000)
                 tp = TopicPartition(record.topic, record.partition)
-                await consumer.commit({tp: record.offset + 1})
+                try:
+                    await consumer.commit({tp: record.offset + 1})
+                except CommitFailedError:  # the partition moved on meanwhile: its new owner sends again
+                    log.warning("webhook %s: %s[%d] moved to another deliverer", self.hook.name, *tp)
         finally:
             await consumer.stop()
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -85,6 +85,7 @@ class ActionDesk:
             at=at,
             comment=comment,
             client=client,
+            deadline=at + timedelta(seconds=timeout),
         )
         await self.send(command)
 
@@ -95,7 +96,7 @@ class ActionDesk:
         if not await self.follower.wait_for(applied, timeout):
             now = self.follower.actions[action_id].state
             raise DecisionNotApplied(
-                f"the decision was sent but not applied within {timeout:.0f}s (the action is {now}); "
-                "is a worker running?"
+                f"the decision was not applied within {timeout:.0f}s and will not be (the action is "
+                f"{now}); is a worker running?"
             )
         return self.follower.actions[action_id]

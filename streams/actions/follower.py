@@ -37,6 +37,8 @@ class ActionFollower:
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
         self._changed = asyncio.Condition()
+        self._next: dict[TopicPartition, int] = {}
+        """Per partition, the offset after the last record taken."""
 
     async def start(self) -> None:
         self._consumer = AIOKafkaConsumer(
@@ -80,20 +82,38 @@ class ActionFollower:
             await asyncio.sleep(1.0)
 
     async def _follow(self) -> None:
+        """Read the topic for ever; after an error, start over where it stopped."""
+        delay = 1.0
+        while True:
+            try:
+                await self._read()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("following %s failed; again in %.0fs", self.topic, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+
+    async def _read(self) -> None:
         consumer = self._consumer
         assert consumer is not None  # noqa: S101 - started
         partitions = await self._partitions()
         consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
+        for tp in partitions:
+            if tp in self._next:
+                consumer.seek(tp, self._next[tp])
+            else:
+                await consumer.seek_to_beginning(tp)
         ends = await consumer.end_offsets(partitions)
         while True:
             if not self.loaded.is_set() and await self._caught_up(ends):
                 self.loaded.set()
                 log.info("actions loaded: %d", len(self.actions))
             batches = await consumer.getmany(timeout_ms=200)
-            for records in batches.values():
+            for tp, records in batches.items():
                 for record in records:
                     self._take(record.value)
+                    self._next[tp] = record.offset + 1
             if batches:
                 async with self._changed:
                     self._changed.notify_all()

@@ -24,7 +24,9 @@ import faust
 from faust.types import TP
 from pydantic import ValidationError
 
+from detectors import Policy
 from detectors.action_book import DECISIONS, ActionBook, DecisionError, UnknownActionError
+from detectors.harassment.collection_email import may_block
 from events import Action
 from sinks import metrics
 from sinks.kafka import action_record
@@ -43,22 +45,38 @@ def wall_clock() -> datetime:
 
 
 def apply_command(
-    book: ActionBook, command: RequestCommand | DecisionCommand, now: datetime
+    book: ActionBook,
+    command: RequestCommand | DecisionCommand,
+    now: datetime,
+    allow_mail_domains: list[str] | None = None,
 ) -> tuple[list[Action], list[AuditRecord]]:
     """Apply one command to ``book``: the actions it changed, and the audit record of a decision.
 
-    A decision the book refuses (unknown action, wrong state) changes nothing and is counted.
-    One read again after a restart finds itself applied and publishes its audit record again
-    (same ``audit_id``: the store keeps one), in case the crash came between the two records.
+    A request for a target the policy never lets IT block (an allow-listed domain, a whole
+    free-mail domain) is refused: the command topic is the only way in. A decision the book
+    refuses (unknown action, wrong state, or read after its ``deadline``, when its sender has
+    told its user it was not applied) is counted and changes nothing, except that an action
+    found past its ``expires_at`` is published as expired. One read again after a restart
+    finds itself applied and publishes its audit record again (same ``audit_id``: the store
+    keeps one), in case the crash came between the two records.
     """
     if isinstance(command, RequestCommand):
-        return book.request(command.action, now), []
+        action = command.action
+        if not may_block(action.kind, action.target, allow_mail_domains or []):
+            metrics.ACTION_DECISIONS_REFUSED.inc()
+            log.warning("request %s refused: its target may not be blocked", action.action_id)
+            return [], []
+        return book.request(action, now), []
+    before = book.actions.get(command.action_id)
     try:
+        if now > command.deadline:
+            raise DecisionError(f"sent at {command.at.isoformat()}, too late: its sender gave up")
         decided = book.decide(command.action_id, command.decision, command.by, command.at, command.comment)
     except (UnknownActionError, DecisionError) as error:
         metrics.ACTION_DECISIONS_REFUSED.inc()
         log.warning("decision %s not applied: %s", command.audit_id, error)
-        return [], []
+        after = book.actions.get(command.action_id)
+        return ([after] if after is not None and after is not before else []), []  # expired on the way
     changed = [decided] if decided is not None else []
     action = decided or book.actions[command.action_id]
     [from_state] = DECISIONS[command.decision][0]
@@ -85,7 +103,7 @@ class ActionKeeper:
         self,
         app: faust.App,
         settings: Settings,
-        require_approval: bool,
+        policy: Policy,
         commands: faust.TopicT,
         outbox: Callable[[], Outbox],
         clock: Callable[[], datetime] = wall_clock,
@@ -93,18 +111,22 @@ class ActionKeeper:
     ) -> None:
         self.app = app
         self.settings = settings
-        self.require_approval = require_approval
+        self.require_approval = policy.actions.require_approval
+        self.allow_mail_domains = list(policy.company.allow_mail_domains)
         self.commands = commands
         self.outbox = outbox
         self.clock = clock
         self.book: ActionBook | None = None
         """None until loaded, and again whenever the command partition may have moved."""
         self._lock = asyncio.Lock()
+        self._assignments = 0
+        """Counts assignments, so a book read before the latest one is read again."""
         app.agent(commands, name="keep_actions")(self.keep)
         app.timer(expire_every, name="expire_actions")(self.expire_due)
         app.on_partitions_assigned.connect(self._assigned, weak=False)
 
     async def _assigned(self, sender: Any, assigned: set[TP], **kwargs: Any) -> None:
+        self._assignments += 1
         self.book = None  # another keeper may have written meanwhile: read the topic again
 
     def _holds_commands(self) -> bool:
@@ -114,6 +136,7 @@ class ActionKeeper:
         """The book, read from the actions topic first if needed (retried until the broker answers)."""
         delay = 1.0
         while self.book is None:
+            assignments = self._assignments
             try:
                 actions = await read_actions(self.settings)
             except Exception as error:  # a broker that does not answer now may answer soon
@@ -123,6 +146,8 @@ class ActionKeeper:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
                 continue
+            if assignments != self._assignments:
+                continue  # reassigned while reading: what was read may be stale already
             book = ActionBook(self.require_approval)
             book.load_all(actions.values())
             self.book = book
@@ -143,7 +168,7 @@ class ActionKeeper:
                     metrics.child(metrics.INVALID_RECORDS, event.message.topic).inc()
                     log.error("skipping an unreadable action command: %s", error.errors()[0]["msg"])
                 else:
-                    await self._publish(*apply_command(book, command, self.clock()))
+                    await self._publish(*apply_command(book, command, self.clock(), self.allow_mail_domains))
             await commands.ack(event)
 
     async def expire_due(self) -> None:

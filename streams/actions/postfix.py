@@ -29,8 +29,10 @@ log = logging.getLogger(__name__)
 
 FailMode = Literal["open", "closed"]
 NOT_READY = {"open": b"DUNNO", "closed": b"DEFER_IF_PERMIT Compliance policy not ready"}
-MAX_ATTRIBUTES = 200
-"""Attributes in one request; Postfix sends about 30."""
+MAX_LINES = 200
+"""Lines in one request; Postfix sends about 30 attributes."""
+IDLE_SECONDS = 600.0
+"""A connection silent this long is closed (Postfix drops idle ones after 300 s)."""
 
 REQUESTS = Counter(
     "cm_postfix_requests_total",
@@ -71,7 +73,6 @@ class PolicyService:
         if not self.follower.loaded.is_set():
             self._answers["not_ready"].inc()
             return NOT_READY[self.fail]
-        NOT_READY_MODE.labels(self.fail).set(0)
         sender = attributes.get(b"sender", b"").decode("utf-8", "replace")
         if sender and self.blocks.blocked(sender, self.clock()):
             self._answers["reject"].inc()
@@ -84,21 +85,21 @@ class PolicyService:
         try:
             while True:
                 attributes: dict[bytes, bytes] = {}
-                while True:
-                    line = await reader.readline()
+                for _ in range(MAX_LINES + 1):
+                    line = await asyncio.wait_for(reader.readline(), IDLE_SECONDS)
                     if not line:
                         return
                     line = line.rstrip(b"\r\n")
                     if not line:
                         break
-                    if len(attributes) >= MAX_ATTRIBUTES:
-                        log.warning("closing a policy connection: more than %d attributes", MAX_ATTRIBUTES)
-                        return
                     name, _, value = line.partition(b"=")
                     attributes[name] = value
+                else:
+                    log.warning("closing a policy connection: more than %d lines in a request", MAX_LINES)
+                    return
                 writer.write(b"action=" + self.answer(attributes) + b"\n\n")
                 await writer.drain()
-        except (ConnectionError, asyncio.LimitOverrunError, ValueError) as error:
+        except (ConnectionError, TimeoutError, asyncio.LimitOverrunError, ValueError) as error:
             log.warning("policy connection ended: %s", type(error).__name__)
         finally:
             writer.close()
@@ -131,6 +132,12 @@ async def serve_policy(
     follower = ActionFollower(settings, on_action=take)
     service = PolicyService(follower, blocks, reject_text, fail)
     await follower.start()
+
+    async def say_when_loaded() -> None:
+        await follower.loaded.wait()
+        NOT_READY_MODE.labels(fail).set(0)
+
+    loaded = asyncio.create_task(say_when_loaded())
     server = await asyncio.start_server(service.serve, *listen)
     runner = None
     if metrics_at is not None:
@@ -142,6 +149,7 @@ async def serve_policy(
         async with server:
             await server.serve_forever()
     finally:
+        loaded.cancel()
         if runner is not None:
             await runner.cleanup()
         await follower.stop()

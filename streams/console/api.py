@@ -22,7 +22,7 @@ from events.alert import ActionState
 from sinks.alert_queries import AlertFilter, BadCursor
 from streams.actions.desk import ActionDesk, DecisionNotApplied, DecisionRequest
 from streams.console.auth import SESSION_COOKIE, Authenticator, Principal, Right
-from streams.console.masking import mask_alert, mask_event, mask_record, masked_ids
+from streams.console.masking import mask_action, mask_alert, mask_event, mask_record, masked_ids
 from streams.console.service import TriageService, UnknownAlert
 from streams.console.triage import BulkTriageRequest, TransitionError, TriageRequest
 
@@ -387,8 +387,8 @@ class ConsoleAPI:
         state = request.query.get("state") or None
         if state is not None and state not in ACTION_STATES:
             return error(400, f"state: expected one of {', '.join(ACTION_STATES)}")
-        actions = self.desk.list(state)  # type: ignore[arg-type]
-        return json({"actions": [a.model_dump(mode="json") for a in actions]})
+        actions = [a.model_dump(mode="json") for a in self.desk.list(state)]  # type: ignore[arg-type]
+        return json({"actions": [mask_action(a) for a in actions] if principal.masked else actions})
 
     async def decide_action(self, request: web.Request, principal: Principal) -> web.Response:
         if self.desk is None:
@@ -398,9 +398,10 @@ class ConsoleAPI:
             return body
         assert isinstance(body, DecisionRequest)  # noqa: S101 - narrowed for the type checker
         action_id = request.match_info["action_id"]
+        role = "admin" if "admin" in principal.user.roles else "it"  # the role that grants deciding
         try:
             action = await self.desk.decide(
-                action_id, body.decision, principal.user.name, principal.role, body.comment, _client(request)
+                action_id, body.decision, principal.user.name, role, body.comment, _client(request)
             )
         except UnknownActionError:
             return error(404, f"no action {action_id}")
@@ -408,7 +409,8 @@ class ConsoleAPI:
             return error(409, str(problem))
         except DecisionNotApplied as problem:
             return error(503, str(problem))
-        return json({"action": action.model_dump(mode="json")})
+        shown = action.model_dump(mode="json")
+        return json({"action": mask_action(shown) if principal.masked else shown})
 
     async def rules(self, request: web.Request, principal: Principal) -> web.Response:
         return json({"rules": self.catalogue()})

@@ -59,6 +59,17 @@ def mask_event(event: dict[str, Any], ids: set[str]) -> dict[str, Any]:
     return {**event, "data": _mask_value(event.get("data", {}), ids)}
 
 
+def mask_action(action: dict[str, Any]) -> dict[str, Any]:
+    """An IT action as ``it`` and ``auditor`` see it: its target in full (IT blocks it), numbers
+    in its reason, comment and the alert's summary masked."""
+    out = {**action, "reason": mask_text(action["reason"])}
+    if action.get("comment"):
+        out["comment"] = mask_text(action["comment"])
+    if action.get("alert"):
+        out["alert"] = {**action["alert"], "summary": mask_text(action["alert"]["summary"])}
+    return out
+
+
 RECORD_TEXTS = ("comment", "reason")
 """The free-text fields of an audit record (people write them; they may name anyone)."""
 

@@ -103,3 +103,19 @@ def test_loading_records_rebuilds_the_book() -> None:
     copy = ActionBook()
     copy.load_all(source.actions.values())
     assert copy.in_force == {("block_sender", "notice@agency.example"): "a1"}
+
+
+def test_an_approved_action_that_expires_names_nobody_as_its_decider() -> None:
+    book = ActionBook(require_approval=True)
+    book.request(request(days=1), T0)
+    book.decide("a1", "approve", "li.lei", T0)
+    [expired] = book.expire(T0 + timedelta(days=1))
+    assert (expired.decided_by, expired.decided_at) == (None, T0 + timedelta(days=1))
+
+
+def test_a_decision_after_expires_at_finds_the_action_expired() -> None:
+    book = ActionBook(require_approval=True)
+    book.request(request(days=1), T0)
+    with pytest.raises(DecisionError, match="expired"):
+        book.decide("a1", "approve", "li.lei", T0 + timedelta(days=2))
+    assert book.actions["a1"].state == "expired"

@@ -3,6 +3,7 @@ worker's alert and block action, the policy service, and Debian's Postfix answer
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -302,3 +303,20 @@ def test_what_postfix_does_when_kafka_or_the_policy_service_is_down(tmp_path: Pa
         if policy.process.poll() is None:
             policy.stop()
         broker.stop()
+
+
+def test_the_worker_creates_the_actions_topic_compacted(worker):
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    from streams.topics import cleanup_policy
+
+    async def read() -> str | None:
+        admin = AIOKafkaAdminClient(bootstrap_servers=worker.broker.bootstrap)
+        await admin.start()
+        try:
+            return await cleanup_policy(admin, worker.topic("actions"))
+        finally:
+            await admin.close()
+
+    policy = asyncio.run(read())
+    assert policy == "compact", policy

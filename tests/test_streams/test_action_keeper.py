@@ -29,6 +29,7 @@ def decision(decision: str, by: str = "wang.min", at: datetime = T0) -> Decision
         by=by,
         role="it",
         at=at,
+        deadline=at + timedelta(seconds=15),
     )
 
 
@@ -60,3 +61,29 @@ def test_a_refused_decision_changes_nothing() -> None:
 def test_commands_travel_as_json() -> None:
     for command in (RequestCommand(action=REQUEST), decision("revoke")):
         assert COMMAND.validate_json(command.model_dump_json()) == command
+
+
+def test_a_decision_read_after_its_sender_gave_up_is_not_applied() -> None:
+    book = ActionBook(require_approval=True)
+    apply_command(book, RequestCommand(action=REQUEST), T0)
+    assert apply_command(book, decision("approve"), T0 + timedelta(seconds=16)) == ([], [])
+    assert book.actions["a1"].state == "pending_approval"
+
+
+def test_a_decision_on_an_action_past_its_expiry_publishes_the_expiry() -> None:
+    book = ActionBook(require_approval=True)
+    apply_command(book, RequestCommand(action=REQUEST), T0)
+    late = T0 + timedelta(days=91)
+    [expired], audits = apply_command(book, decision("approve", at=late), late)
+    assert expired.state == "expired" and audits == []
+
+
+def test_the_keeper_refuses_requests_the_policy_never_allows() -> None:
+    book = ActionBook()
+    allowed = REQUEST.model_copy(update={"target": "partner.example"})
+    assert apply_command(book, RequestCommand(action=allowed), T0, ["partner.example"]) == ([], [])
+    free_mail = REQUEST.model_copy(update={"target": "qq.com"})
+    assert apply_command(book, RequestCommand(action=free_mail), T0) == ([], [])
+    sender = REQUEST.model_copy(update={"kind": "block_sender", "target": "x@mail.partner.example"})
+    assert apply_command(book, RequestCommand(action=sender), T0, ["partner.example"]) == ([], [])
+    assert book.actions == {}

@@ -264,4 +264,24 @@ def test_backtest_actions_are_the_action_book_s_final_states(tmp_path):
     )
     assert action["alert_id"] == min(alerts, key=lambda a: a["first_event_time"])["alert_id"]
     requested = datetime.fromisoformat(action["requested_at"])
-    assert datetime.fromisoformat(action["expires_at"]) > requested + timedelta(days=90)  # extended
+    assert requested == datetime.fromisoformat(letters[0]["time"])  # at event time, not the clock's
+    assert datetime.fromisoformat(action["expires_at"]) == requested + timedelta(days=92)  # extended
+
+
+def test_backtest_blocks_expire_and_open_again_over_a_long_file(tmp_path):
+    from tests.factories import at, mail
+
+    letters = [
+        mail("notice@agency.example", at(24 * day), "催收函", "您的同事欠款逾期未还，请转告其结清欠款。")
+        for day in (0, 100, 150)
+    ]
+    events = tmp_path / "events.jsonl"
+    events.write_bytes(b"".join(orjson.dumps(e) + b"\n" for e in letters))
+    actions = tmp_path / "actions.jsonl"
+    result, alerts = backtest(tmp_path, events, "--actions", str(actions))
+    assert result.exit_code == 0 and len(alerts) == 3, result.output
+    found = [orjson.loads(line) for line in actions.read_bytes().splitlines()]
+    assert [a["state"] for a in found] == ["expired", "active"]  # 90-day blocks: day 0's ended
+    assert datetime.fromisoformat(found[1]["expires_at"]) == datetime.fromisoformat(
+        letters[2]["time"]
+    ) + timedelta(days=90)  # day 100's block, extended by day 150's letter

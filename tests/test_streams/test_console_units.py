@@ -531,3 +531,22 @@ def test_only_hr_and_admin_may_reveal(tmp_path):
         if Principal(users.by_name[f"u-{role}"], "token").may("reveal")
     }
     assert allowed == {"hr", "admin"}
+
+
+def test_it_sees_an_action_s_target_in_full_and_numbers_in_its_texts_masked():
+    from streams.console.masking import mask_action
+
+    action = {
+        "action_id": "a1",
+        "target": "notice@agency.example",
+        "reason": "collection e-mail naming +8613800138000",
+        "comment": "called 13800138000 back",
+        "alert": {
+            "rule_id": "harassment.collection_email",
+            "severity": "high",
+            "summary": "催收 13800138000",
+        },
+    }
+    shown = mask_action(action)
+    assert shown["target"] == "notice@agency.example"
+    assert "13800138000" not in orjson.dumps(shown).decode() and "•8000" in shown["alert"]["summary"]

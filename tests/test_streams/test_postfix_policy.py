@@ -62,6 +62,15 @@ def test_pending_actions_block_nothing_and_an_old_action_ending_leaves_a_new_blo
     assert blocks.blocked("a@b.example", NOW) == "new"
 
 
+def test_an_old_action_read_after_its_successor_does_not_lift_the_block() -> None:
+    """Actions are keyed by id, so after a restart partitions can be read in any order."""
+    blocks = BlockList()
+    blocks.update(action("a@b.example", action_id="new"))
+    blocks.update(action("a@b.example", action_id="old"))
+    blocks.update(action("a@b.example", action_id="old", state="expired"))
+    assert blocks.blocked("a@b.example", NOW) == "new" and len(blocks) == 1
+
+
 def service(loaded: bool, fail: str = "open") -> PolicyService:
     follower = SimpleNamespace(loaded=asyncio.Event())
     if loaded:
@@ -107,3 +116,17 @@ def test_listen_addresses_are_checked(bad: str) -> None:
     with pytest.raises(ValueError, match="HOST:PORT"):
         split_listen(bad)
     assert split_listen("[::1]:10040") == ("::1", 10040)
+
+
+def test_a_request_of_endless_lines_is_cut_off() -> None:
+    async def talk() -> bytes:
+        policy = service(True)
+        server = await asyncio.start_server(policy.serve, "127.0.0.1", 0)
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.sockets[0].getsockname()[1])
+        writer.write(b"sender=a@b.example\n" * 201)
+        answer = await reader.read()  # the service closes the connection without an answer
+        writer.close()
+        server.close()
+        return answer
+
+    assert asyncio.run(talk()) == b""
