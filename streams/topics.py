@@ -144,7 +144,7 @@ async def ensure_topics(settings: Settings) -> None:
 
 async def cleanup_policy(admin: Any, topic: str) -> str | None:
     """The topic's ``cleanup.policy``, or None if the broker does not say."""
-    from aiokafka.admin import ConfigResource, ConfigResourceType
+    from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
     try:
         [response] = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])
