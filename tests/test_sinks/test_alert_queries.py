@@ -112,3 +112,26 @@ def test_a_distress_alert_finds_no_evidence_among_the_stored_events(stored, stor
     stored.flush()
     assert len(store.events(alerts["expense.split_claims"].event_ids)) == 2
     assert store.events(alerts["distress.frequent_small_claims"].event_ids) == []
+
+
+def test_a_record_delivered_twice_is_kept_once_and_the_later_of_two_changes_sets_the_state(stored, store):
+    """console.md: two people change one alert through two processes at the same moment; each
+    record is delivered at least once, and the later arrives at the store first."""
+    earlier = audit("b1", 1, "acknowledge", "acknowledged", user="li.wei", client="10.0.0.1")
+    later = {**audit("b1", 2, "close", "closed", reason="duplicate"), "user": "wang.fang"}
+    for record in (later, later, earlier):  # the later change delivered twice, and stored first
+        stored.add_audit(record)
+        stored.flush()
+    event = orjson.dumps({"id": "dup"})
+    for _ in range(2):
+        stored.add_event("s/dup", "telephony.call.completed", T0, event)
+        stored.flush()
+    assert [(r["action"], r["user"]) for r in store.audit(alert_id="b1", oldest_first=True)] == [
+        ("acknowledge", "li.wei"),
+        ("close", "wang.fang"),
+    ]
+    state = stored.client.query(
+        f"SELECT status, updated_by FROM {stored.database}.triage_state FINAL WHERE alert_id = 'b1'"  # noqa: S608
+    ).result_rows
+    assert state == [("closed", "wang.fang")]
+    assert store.events(["s/dup"]) == [{"id": "dup"}]
