@@ -550,3 +550,168 @@ def test_it_sees_an_action_s_target_in_full_and_numbers_in_its_texts_masked():
     shown = mask_action(action)
     assert shown["target"] == "notice@agency.example"
     assert "13800138000" not in orjson.dumps(shown).decode() and "•8000" in shown["alert"]["summary"]
+
+
+def test_users_add_keeps_a_password_as_an_argon2id_hash(tmp_path):
+    add_user(tmp_path / "users.yaml", "li.wei", ["officer"], password="s3cret-pw")
+    stored = load_users(tmp_path / "users.yaml").by_name["li.wei"].password_hash
+    assert stored is not None and stored.startswith("$argon2id$")  # not argon2i or argon2d
+
+
+def test_the_audit_log_records_the_most_powerful_role_a_user_holds():
+    from streams.console.auth import Principal
+
+    def role(*roles: str) -> str:
+        return Principal(User(name="u", roles=roles), "token").role  # type: ignore[arg-type]
+
+    assert role("auditor", "officer", "it") == "officer"
+    assert role("officer", "hr") == "hr"
+    assert role("it", "auditor") == "it"
+    assert role("it", "hr", "admin") == "admin"
+
+
+def test_a_triage_record_says_where_the_alert_came_from_and_went_and_from_which_client():
+    store = StandInStore([PHONE_ALERT])
+
+    async def scenario(client: TestClient) -> None:
+        for body in ({"action": "acknowledge"}, {"action": "close", "reason": "resolved"}):
+            response = await client.post(
+                "/api/v1/alerts/a-phone/triage", json=body, headers=bearer("officer")
+            )
+            assert response.status == 200
+
+    over_http(stand_in_console(store), scenario)
+    shown = [
+        (r["action"], r["from_status"], r["to_status"], r["reason"], r["client"]) for r in store.published
+    ]
+    assert shown == [
+        ("acknowledge", "open", "acknowledged", None, "127.0.0.1"),
+        ("close", "acknowledged", "closed", "resolved", "127.0.0.1"),
+    ]
+    assert {(r["user"], r["role"]) for r in store.published} == {("officer", "officer")}
+
+
+def test_a_change_is_answered_only_once_its_record_is_published():
+    store = StandInStore([PHONE_ALERT])
+    api = stand_in_console(store)
+    published = api.service.publish_record
+
+    async def scenario(client: TestClient) -> tuple[bool, int, int]:
+        gate = asyncio.Event()
+
+        async def slow_broker(record) -> None:
+            await gate.wait()  # the broker has not confirmed yet
+            await published(record)
+
+        api.service.publish_record = slow_broker
+        body = {"action": "acknowledge"}
+        answer = asyncio.ensure_future(
+            client.post("/api/v1/alerts/a-phone/triage", json=body, headers=bearer("officer"))
+        )
+        await asyncio.sleep(0.2)
+        answered_early = answer.done()
+        gate.set()
+        return answered_early, (await answer).status, len(store.published)
+
+    assert over_http(api, scenario) == (False, 200, 1)
+
+
+def test_the_worker_waits_for_the_broker_before_it_returns_from_publishing_an_audit_record(
+    tmp_path, monkeypatch
+):
+    from detectors import load_policy
+    from streams.delivery import Outbox
+    from streams.process import DEMO_POLICY
+    from streams.settings import Settings
+    from streams.worker import build_pipeline
+    from tests.test_streams.test_route_order import SlowProducer
+
+    pipeline = build_pipeline(Settings(role="detect", data_dir=tmp_path), load_policy(DEMO_POLICY))
+    producer = SlowProducer()  # the broker acknowledges each record 10 ms after it was sent
+    monkeypatch.setattr(pipeline, "outbox", lambda: Outbox(producer))
+    asyncio.run(pipeline.publish_audit(b'{"audit_id": "x"}', "a1"))
+    assert [(topic, key) for topic, key, _ in producer.sent] == [("compliance.triage", b"a1")]
+    assert all(f.done() for f in producer.futures)
+
+
+def test_the_stream_keeps_the_last_10000_messages_for_clients_that_catch_up():
+    hub = StreamHub()
+    for n in range(10_001):
+        hub.publish("alert", {"n": n})
+    kept = hub.missed("earlier-run-0")
+    assert len(kept) == 10_000 and kept[0].data["n"] == 1 and kept[-1].data["n"] == 10_000
+
+
+class PagedStore(StandInStore):
+    """A store of 125,000 alerts, handed out a page at a time."""
+
+    def list_alerts(self, where, limit, cursor=None, ids=None, stored_after=None):
+        row = self._row(PHONE_ALERT)
+        page = int(cursor or 0)
+        return [row] * limit, (str(page + 1) if (page + 1) * limit < 125_000 else None)
+
+
+def test_an_export_holds_at_most_100000_alerts():
+    store = PagedStore([])
+
+    async def scenario(client: TestClient) -> bytes:
+        response = await client.get("/api/v1/export.csv", headers=bearer("officer"))
+        assert response.status == 200
+        return await response.read()
+
+    body = over_http(stand_in_console(store), scenario)
+    assert body.count(b"\n") == 1 + 100_000  # the header and the first 100,000 alerts
+    assert store.published[-1]["comment"].startswith("100000 alerts")
+
+
+def test_a_worker_s_health_names_its_role_policy_and_families(tmp_path):
+    from detectors import load_policy
+    from streams.process import DEMO_POLICY
+    from streams.settings import Settings
+    from streams.worker import build_pipeline
+
+    policy = load_policy(DEMO_POLICY)
+    pipeline = build_pipeline(Settings(role="detect", data_dir=tmp_path), policy)
+    health = pipeline.status()
+    assert (health["role"], health["policy_version"]) == ("detect", policy.policy_version)
+    assert health["families"] == sorted(pipeline.engine.families) and health["families"]
+    assert (health["ready"], health["assigned"]) == (False, [])  # no partitions yet
+    assert "store" not in health  # a detecting worker writes no alert store
+
+
+def test_the_console_process_says_ready_without_asking_its_store_or_the_broker(monkeypatch):
+    from aiohttp import web as aiohttp_web
+
+    from detectors import load_policy
+    from streams.console import standalone
+    from streams.process import DEMO_POLICY
+    from streams.settings import Settings
+
+    built: dict[str, Any] = {}
+
+    async def no_topics(settings) -> None:
+        return None
+
+    def build(settings, policy, **parts):
+        built.update(parts)
+        return type("Console", (), {"routes": lambda self: []})()
+
+    monkeypatch.setattr("streams.topics.ensure_topics", no_topics)
+    monkeypatch.setattr(standalone, "ClickHouseSink", lambda *args, **kwargs: object())
+    monkeypatch.setattr(standalone, "build_console", build)
+    monkeypatch.setattr(aiohttp_web, "run_app", lambda app, **kwargs: None)
+    standalone.run_console(Settings(), load_policy(DEMO_POLICY))
+    assert built["health"]() == {"ready": True, "role": "console"}
+
+
+def test_the_page_keeps_nothing_in_the_browser_but_its_language():
+    """A revealed identity stays on the page until it is reloaded: the script stores nothing
+    else (no storage API, no cookie of its own)."""
+    import re
+    from pathlib import Path
+
+    import streams.console
+
+    script = (Path(streams.console.__file__).parent / "static" / "console.js").read_text(encoding="utf-8")
+    uses = re.findall(r"\b(?:localStorage|sessionStorage|indexedDB|caches|document\.cookie)\b[^;\n]*", script)
+    assert uses and all('"cm-lang"' in use for use in uses), uses
