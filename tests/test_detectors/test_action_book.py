@@ -119,3 +119,18 @@ def test_a_decision_after_expires_at_finds_the_action_expired() -> None:
     with pytest.raises(DecisionError, match="expired"):
         book.decide("a1", "approve", "li.lei", T0 + timedelta(days=2))
     assert book.actions["a1"].state == "expired"
+
+
+def test_a_pending_action_rejected_is_rejected_for_good() -> None:
+    book = ActionBook(require_approval=True)
+    book.request(request(), T0)
+    rejected = book.decide("a1", "reject", "wang.min", T0, "a customer, not an agency")
+    assert rejected is not None and (rejected.state, rejected.decided_by, rejected.decided_at) == (
+        "rejected",
+        "wang.min",
+        T0,
+    )
+    assert book.in_force == {}
+    for decision in ("approve", "revoke"):
+        with pytest.raises(DecisionError, match="rejected"):
+            book.decide("a1", decision, "wang.min", T0 + timedelta(seconds=1))  # type: ignore[arg-type]

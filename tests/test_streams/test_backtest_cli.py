@@ -285,3 +285,19 @@ def test_backtest_blocks_expire_and_open_again_over_a_long_file(tmp_path):
     assert datetime.fromisoformat(found[1]["expires_at"]) == datetime.fromisoformat(
         letters[2]["time"]
     ) + timedelta(days=90)  # day 100's block, extended by day 150's letter
+
+
+def test_backtest_expires_the_actions_past_their_end_at_the_file_s_last_event(tmp_path):
+    """A block requested on day 0 lasts 90 days; the file's last event, on day 91, ends it."""
+    from tests.factories import at, mail
+
+    letter = mail("notice@agency.example", at(0), "催收函", "您的同事欠款逾期未还，请转告其结清欠款。")
+    later = mail("colleague@partner.example", at(24 * 91), "周报", "本周工作总结见附件。")
+    events = tmp_path / "events.jsonl"
+    events.write_bytes(b"".join(orjson.dumps(e) + b"\n" for e in (letter, later)))
+    actions = tmp_path / "actions.jsonl"
+    result, alerts = backtest(tmp_path, events, "--actions", str(actions))
+    assert result.exit_code == 0 and len(alerts) == 1, result.output
+    [action] = [orjson.loads(line) for line in actions.read_bytes().splitlines()]
+    assert action["state"] == "expired" and action["decided_by"] is None
+    assert action["decided_at"] == action["expires_at"]
