@@ -4,17 +4,21 @@ CLI's early exits, and the deliverer's retry, backoff and circuit logic."""
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
+import orjson
 import pytest
 from aiohttp.test_utils import TestClient
+from faust.types import TP
 from typer.testing import CliRunner
 
-from detectors.action_book import DecisionError, UnknownActionError
+from detectors.action_book import ActionBook, DecisionError, UnknownActionError
 from detectors.action_policy import Webhook
 from events import Action
+from streams.actions.commands import DecisionCommand
 from streams.actions.deliver import (
     CIRCUIT_OPEN,
     DELIVERIES,
@@ -24,8 +28,10 @@ from streams.actions.deliver import (
     read_secrets,
 )
 from streams.actions.desk import ActionDesk, DecisionNotApplied
+from streams.actions.keeper import ActionKeeper, apply_command
 from streams.actions.webhooks import alertmanager_payload, webhook_id
 from streams.cli import app
+from streams.console.users import add_user
 from streams.settings import Settings
 from tests.test_streams.test_console_units import StandInStore, bearer, over_http, stand_in_console
 
@@ -221,3 +227,257 @@ def test_a_final_answer_or_the_end_of_retry_for_dead_letters_with_what_happened(
     assert (
         len(letters) == 1 and b'"last_status":503' in letters[0] and len(slept) == 2
     )  # 0.5 + 1, then 2 > 2s left
+
+
+class ActionsTopic:
+    """The actions topic as a desk follows it, with a keeper applying each command sent, if
+    one runs; ``wait_for`` notes how long the desk would wait and answers at once."""
+
+    def __init__(self, actions: list[Action], keeper: bool = True) -> None:
+        self.actions = {a.action_id: a for a in actions}
+        self.book = ActionBook(require_approval=True)
+        self.book.load_all(actions)
+        self.keeper = keeper
+        self.commands: list[DecisionCommand] = []
+        self.audits: list[Any] = []
+        self.waited: list[float] = []
+
+    async def send(self, command: DecisionCommand) -> None:
+        self.commands.append(command)
+        if self.keeper:
+            changed, audits = apply_command(self.book, command, command.at)
+            self.actions.update((a.action_id, a) for a in changed)
+            self.audits.extend(audits)
+
+    async def wait_for(self, done, timeout: float) -> bool:
+        self.waited.append(timeout)
+        return done()
+
+
+def decided(topic: ActionsTopic, action_id: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    desk = ActionDesk(topic, topic.send, clock=lambda: T0 + timedelta(hours=1))  # type: ignore[arg-type]
+
+    async def scenario(client: TestClient) -> tuple[int, dict[str, Any]]:
+        path = f"/api/v1/actions/{action_id}/decision"
+        response = await client.post(path, json=body, headers=bearer("it"))
+        return response.status, await response.json()
+
+    return over_http(console_with(desk), scenario)
+
+
+def test_it_rejects_a_pending_action_in_the_console_and_the_keeper_audits_it():
+    topic = ActionsTopic([action("p1", "pending_approval")])
+    status, body = decided(topic, "p1", {"decision": "reject", "comment": "a customer, not an agency"})
+    assert status == 200 and (body["action"]["state"], body["action"]["decided_by"]) == ("rejected", "it")
+    [audit] = topic.audits
+    assert (audit.action, audit.from_status, audit.to_status, audit.role, audit.client) == (
+        "reject_action",
+        "pending_approval",
+        "rejected",
+        "it",
+        "127.0.0.1",
+    )
+
+
+def test_without_a_keeper_a_decision_is_answered_503_after_15_seconds_and_never_applied():
+    topic = ActionsTopic([action("a1")], keeper=False)
+    status, body = decided(topic, "a1", {"decision": "revoke"})
+    assert status == 503 and "is a worker running?" in body["error"]
+    assert topic.waited == [15.0] and topic.actions["a1"].state == "active"
+    [command] = topic.commands  # sent, with the deadline after which a keeper refuses it
+    assert command.deadline - command.at == timedelta(seconds=15)
+
+
+def test_actions_decide_records_the_role_cli_without_a_users_file_and_exits_1_when_not_applied(
+    tmp_path, monkeypatch
+):
+    asked: list[tuple[str, str, str, str]] = []
+
+    async def no_worker(settings, action_id, decision, by, role, comment):
+        asked.append((action_id, decision, by, role))
+        raise DecisionNotApplied("the decision was not applied within 15s; is a worker running?")
+
+    monkeypatch.setattr("streams.actions.run.decide_action", no_worker)
+    command = ["actions", "decide", "a1", "revoke", "--by", "wang.min"]
+    env = {"CM_KAFKA_BROKER": "kafka://127.0.0.1:1", "CM_USERS": None}
+    result = CliRunner().invoke(app, command, env=env)
+    assert result.exit_code == 1 and "not decided" in result.stderr and "worker running" in result.stderr
+    users = tmp_path / "users.yaml"
+    add_user(users, "wang.min", ["officer", "it"])
+    assert CliRunner().invoke(app, command, env={**env, "CM_USERS": str(users)}).exit_code == 1
+    assert asked == [("a1", "revoke", "wang.min", "cli"), ("a1", "revoke", "wang.min", "it")]
+
+
+class KeeperBroker:
+    """The keeper's side of the broker: the actions topic it reads at (re)load, the records it
+    sends and confirms, and the commands it acknowledges, in the order they happen."""
+
+    def __init__(self, actions: list[Action]) -> None:
+        self.topic = {a.action_id: a for a in actions}
+        self.log: list[str] = []
+        self.sent: list[dict[str, Any]] = []
+
+    async def read_actions(self, settings: Settings) -> dict[str, Action]:
+        self.log.append("read compliance.actions")
+        return dict(self.topic)
+
+    async def send(self, topic: str, value: bytes, key: bytes | None = None) -> None:
+        self.log.append(f"send {topic}")
+        self.sent.append(orjson.loads(value))
+
+    async def confirm(self) -> None:
+        self.log.append("confirm")
+
+    def commands(self, *decisions: DecisionCommand) -> Any:
+        log = self.log
+
+        class Commands:
+            def noack(self) -> Commands:
+                return self
+
+            async def events(self):
+                for command in decisions:
+                    message = SimpleNamespace(generation_id=1, topic="compliance-monitor-action-commands")
+                    yield SimpleNamespace(value=command.model_dump_json().encode(), message=message)
+
+            async def ack(self, event: Any) -> None:
+                log.append("ack")
+
+        return Commands()
+
+
+NOW = T0 + timedelta(hours=1)
+
+
+def revoke(action_id: str) -> DecisionCommand:
+    return DecisionCommand(
+        audit_id=f"revoke-{action_id}",
+        action_id=action_id,
+        decision="revoke",
+        by="wang.min",
+        role="it",
+        at=NOW,
+        deadline=NOW + timedelta(seconds=15),
+    )
+
+
+def keeper_on(broker: KeeperBroker, tmp_path, monkeypatch) -> ActionKeeper:
+    from detectors import load_policy
+    from streams.app import create_app
+    from streams.process import DEMO_POLICY
+    from streams.topics import declare_topics
+
+    monkeypatch.setattr("streams.actions.keeper.read_actions", broker.read_actions)
+    settings = Settings(data_dir=tmp_path)
+    app_ = create_app(settings)
+    commands = declare_topics(app_, settings).action_commands
+    return ActionKeeper(app_, settings, load_policy(DEMO_POLICY), commands, lambda: broker, clock=lambda: NOW)
+
+
+def test_the_keeper_acknowledges_a_command_only_once_the_broker_has_the_action_and_its_audit_record(
+    tmp_path, monkeypatch
+):
+    broker = KeeperBroker([action("a1")])
+    keeper = keeper_on(broker, tmp_path, monkeypatch)
+    asyncio.run(keeper.keep(broker.commands(revoke("a1"))))
+    assert broker.log == [
+        "read compliance.actions",
+        "send compliance.actions",
+        "send compliance.triage",
+        "confirm",
+        "ack",
+    ]
+    assert broker.sent[0]["state"] == "revoked" and broker.sent[1]["action"] == "revoke_action"
+
+
+def test_a_keeper_given_the_command_partition_reads_the_actions_topic_again_before_applying(
+    tmp_path, monkeypatch
+):
+    broker = KeeperBroker([])
+    keeper = keeper_on(broker, tmp_path, monkeypatch)
+
+    async def scenario() -> None:
+        await keeper.keep(broker.commands(revoke("a1")))  # a1 is unknown to this keeper
+        broker.topic["a1"] = action("a1")  # written by the keeper that held the partition meanwhile
+        await keeper._assigned(None, set())  # the partition comes back to this worker
+        await keeper.keep(broker.commands(revoke("a1")))
+
+    asyncio.run(scenario())
+    assert broker.log == [
+        "read compliance.actions",
+        "ack",  # refused: no such action in the book
+        "read compliance.actions",
+        "send compliance.actions",
+        "send compliance.triage",
+        "confirm",
+        "ack",
+    ]
+
+
+def test_the_command_topic_has_one_partition_and_only_its_holder_expires_actions(tmp_path, monkeypatch):
+    broker = KeeperBroker([action("a1", at=T0 - timedelta(days=91))])  # past its expires_at
+    keeper = keeper_on(broker, tmp_path, monkeypatch)
+    topic = keeper.commands.get_topic_name()
+    assert (topic, keeper.commands.partitions) == ("compliance-monitor-action-commands", 1)
+    held: set[TP] = set()
+    keeper.app = SimpleNamespace(consumer=SimpleNamespace(assignment=lambda: held))  # type: ignore[assignment]
+    asyncio.run(keeper.expire_due())
+    assert broker.log == []  # another worker holds the commands: it keeps the actions
+    held.add(TP(topic, 0))
+    asyncio.run(keeper.expire_due())
+    assert broker.log == ["read compliance.actions", "send compliance.actions", "confirm"]
+    assert broker.sent[0]["state"] == "expired"
+
+
+def test_the_backoff_stops_doubling_at_five_minutes():
+    endpoint, slept, _ = scripted([Attempt(503)] * 12 + [Attempt(204)], retry_for="10h")
+    asyncio.run(endpoint.deliver(action("a1"), published=0.0))
+    steps = [min(0.5 * 2**n, 300.0) for n in range(12)]  # 0.5 s, 1 s, ... 256 s, then 5 min
+    assert len(slept) == 12 and steps[-3:] == [256.0, 300.0, 300.0]
+    for delay, limit in zip(slept, steps, strict=True):
+        assert limit / 2 <= delay <= limit
+
+
+def test_the_delivery_time_counts_from_the_state_on_the_topic():
+    from streams.actions.deliver import DELIVERY_SECONDS
+
+    endpoint, _, _ = scripted([Attempt(204)])
+    histogram = DELIVERY_SECONDS.labels(endpoint.hook.name)
+    before = histogram._sum.get()
+    asyncio.run(endpoint.deliver(action("a1"), published=time.time() - 5.0))  # on the topic 5 s ago
+    assert 5.0 <= histogram._sum.get() - before < 60.0
+
+
+def test_each_webhook_reads_in_a_group_of_its_own_that_outlasts_its_retries(monkeypatch):
+    made: list[dict[str, Any]] = []
+
+    class Consumer:
+        def __init__(self, *topics: str, **options: Any) -> None:
+            made.append({"topics": topics, **options})
+
+        async def start(self) -> None:
+            raise ConnectionError("no broker in this test")
+
+    monkeypatch.setattr("streams.actions.deliver.AIOKafkaConsumer", Consumer)
+    endpoint, _, _ = scripted([], retry_for="1h")
+    with pytest.raises(ConnectionError):
+        asyncio.run(endpoint.run())
+    [options] = made
+    assert options["topics"] == ("compliance.actions",)
+    assert options["group_id"] == f"compliance-monitor-webhook-{endpoint.hook.name}"
+    assert options["max_poll_interval_ms"] > 3600 * 1000  # a record retried for an hour stays in the group
+
+
+@pytest.mark.parametrize(
+    ("secret", "problem"), [(None, "CM_HOOK_GW is not set"), ("whsec_!!!", "CM_HOOK_GW:")]
+)
+def test_actions_deliver_stops_at_start_on_a_missing_or_malformed_secret(tmp_path, secret, problem):
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(
+        "actions:\n  webhooks:\n    - {name: gw, url: 'https://gw.example/h', secret_env: CM_HOOK_GW}\n",
+        encoding="utf-8",
+    )
+    env = {"CM_KAFKA_BROKER": "kafka://127.0.0.1:1", "CM_POLICY": str(policy), "CM_HOOK_GW": secret}
+    result = CliRunner().invoke(app, ["actions", "deliver"], env=env)
+    said = " ".join(result.stderr.split())
+    assert result.exit_code == 2 and problem in said and "webhook 'gw'" in said, result.output
