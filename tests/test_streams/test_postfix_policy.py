@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import socket
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
+from typing import Any
 
+import aiohttp
 import pytest
+from aiokafka.errors import KafkaConnectionError
+from aiokafka.structs import TopicPartition
+from typer.testing import CliRunner
 
 from events import Action
 from streams.actions.blocklist import BlockList
-from streams.actions.postfix import PolicyService, split_listen
+from streams.actions.follower import ActionFollower
+from streams.actions.postfix import PolicyService, serve_policy, split_listen
+from streams.cli import app
+from streams.settings import Settings
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -130,3 +140,143 @@ def test_a_request_of_endless_lines_is_cut_off() -> None:
         return answer
 
     assert asyncio.run(talk()) == b""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_a_starting_service_says_not_ready_in_its_metrics_and_health_until_loaded(monkeypatch) -> None:
+    followers: list[Any] = []
+
+    class Follower:
+        """The actions topic, read to its end when the test says so."""
+
+        def __init__(self, settings: Settings, on_action: Any = None) -> None:
+            self.loaded = asyncio.Event()
+            followers.append(self)
+
+        async def start(self) -> None: ...
+
+        async def stop(self) -> None: ...
+
+    monkeypatch.setattr("streams.actions.postfix.ActionFollower", Follower)
+    port = free_port()
+
+    async def look(http: aiohttp.ClientSession) -> tuple[int, bool]:
+        async with (
+            http.get(f"http://127.0.0.1:{port}/healthz") as health,
+            http.get(f"http://127.0.0.1:{port}/metrics") as page,
+        ):
+            return health.status, 'cm_postfix_not_ready{fail="closed"} 1.0' in await page.text()
+
+    async def scenario() -> list[tuple[int, bool]]:
+        listen = ("127.0.0.1", free_port())
+        served = asyncio.create_task(
+            serve_policy(Settings(), listen, "5.7.1 x", "closed", ("127.0.0.1", port))
+        )
+        async with aiohttp.ClientSession() as http:
+            for _ in range(200):
+                try:
+                    starting = await look(http)
+                    break
+                except aiohttp.ClientConnectionError:
+                    await asyncio.sleep(0.02)
+            followers[0].loaded.set()
+            await asyncio.sleep(0.05)
+            loaded = await look(http)
+        served.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await served
+        return [starting, loaded]
+
+    assert asyncio.run(scenario()) == [(503, True), (200, False)]
+
+
+def test_postfix_policy_listens_on_127_0_0_1_10040_and_fails_open_by_default(monkeypatch) -> None:
+    started: list[tuple[Any, ...]] = []
+
+    async def serve(settings, listen, reject_text, fail, metrics_at) -> None:
+        started.append((listen, fail, metrics_at))
+
+    monkeypatch.setattr("streams.actions.postfix.serve_policy", serve)
+    monkeypatch.setattr("uvloop.install", lambda: None)
+    env = {"CM_KAFKA_BROKER": "kafka://127.0.0.1:1", "CM_POLICY": None}
+    result = CliRunner().invoke(app, ["postfix-policy"], env=env)
+    assert result.exit_code == 0, result.output
+    assert started == [(("127.0.0.1", 10040), "open", None)]
+
+
+class Kafka:
+    """One partition of the actions topic; ``down`` makes every read fail, as a lost broker does."""
+
+    def __init__(self, records: list[Action]) -> None:
+        self.records = [a.model_dump_json().encode() for a in records]
+        self.down = False
+        self.at = 0
+        self.seeks: list[int] = []
+
+    def partitions_for_topic(self, topic: str) -> set[int]:
+        return {0}
+
+    def assign(self, partitions: list[TopicPartition]) -> None: ...
+
+    def seek(self, tp: TopicPartition, offset: int) -> None:
+        self.at = offset
+        self.seeks.append(offset)
+
+    async def seek_to_beginning(self, tp: TopicPartition) -> None:
+        self.seek(tp, 0)
+
+    async def end_offsets(self, partitions: list[TopicPartition]) -> dict[TopicPartition, int]:
+        return {tp: len(self.records) for tp in partitions}
+
+    async def position(self, tp: TopicPartition) -> int:
+        return self.at
+
+    async def getmany(self, timeout_ms: int) -> dict[TopicPartition, list[Any]]:
+        await asyncio.sleep(0.01)
+        if self.down:
+            raise KafkaConnectionError("the broker went away")
+        start, self.at = self.at, len(self.records)
+        batch = [SimpleNamespace(value=v, offset=start + i) for i, v in enumerate(self.records[start:])]
+        return {TopicPartition("compliance.actions", 0): batch} if batch else {}
+
+
+def test_while_kafka_is_down_the_blocks_held_still_answer_and_new_ones_come_once_it_is_back() -> None:
+    kafka = Kafka([action("a@b.example")])
+    blocks = BlockList()
+    follower = ActionFollower(Settings(), on_action=blocks.update)
+    follower._consumer = kafka  # type: ignore[assignment]
+    policy = PolicyService(follower, blocks, "5.7.1 Sender blocked", clock=lambda: NOW)
+
+    def answers() -> list[bytes]:
+        return [policy.answer({b"sender": s}) for s in (b"a@b.example", b"c@d.example")]
+
+    async def until(done: Any) -> None:
+        for _ in range(300):
+            if done():
+                return
+            await asyncio.sleep(0.01)
+
+    async def scenario() -> list[list[bytes]]:
+        following = asyncio.create_task(follower._follow())
+        await until(follower.loaded.is_set)
+        seen = [answers()]
+        kafka.down = True
+        await asyncio.sleep(0.1)
+        seen.append(answers())  # from the blocks held
+        kafka.records.append(action("c@d.example", action_id="a2").model_dump_json().encode())
+        kafka.down = False
+        await until(lambda: blocks.blocked("c@d.example", NOW))  # after the follower's 1 s pause
+        seen.append(answers())
+        following.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await following
+        return seen
+
+    reject, dunno = b"REJECT 5.7.1 Sender blocked", b"DUNNO"
+    assert asyncio.run(scenario()) == [[reject, dunno], [reject, dunno], [reject, reject]]
+    assert kafka.seeks == [0, 1]  # read again from where it stopped, not from the start
