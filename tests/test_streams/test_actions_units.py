@@ -481,3 +481,29 @@ def test_actions_deliver_stops_at_start_on_a_missing_or_malformed_secret(tmp_pat
     result = CliRunner().invoke(app, ["actions", "deliver"], env=env)
     said = " ".join(result.stderr.split())
     assert result.exit_code == 2 and problem in said and "webhook 'gw'" in said, result.output
+
+
+def test_a_redirect_is_never_followed():
+    from aiohttp import ClientSession, web
+    from aiohttp.test_utils import TestServer
+
+    hits: list[str] = []
+
+    async def moved(request: web.Request) -> web.Response:
+        hits.append("moved")
+        raise web.HTTPFound("/elsewhere")
+
+    async def elsewhere(request: web.Request) -> web.Response:
+        hits.append("elsewhere")
+        return web.Response(status=204)
+
+    async def scenario() -> Attempt:
+        receiver = web.Application()
+        receiver.router.add_routes([web.post("/h", moved), web.post("/elsewhere", elsewhere)])
+        async with TestServer(receiver) as server, ClientSession() as session:
+            hook = Webhook(name="gw", url=str(server.make_url("/h")), secret_env="X")
+            endpoint = Endpoint(hook, "whsec_eA==", Settings(), session, None)  # type: ignore[arg-type]
+            return await endpoint.post(action("a1"))
+
+    attempt = asyncio.run(scenario())
+    assert attempt.status == 302 and attempt.final and hits == ["moved"]
