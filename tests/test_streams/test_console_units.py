@@ -430,6 +430,41 @@ def test_the_proxy_header_counts_only_from_a_trusted_proxy():
     assert over_http(stand_in_console(StandInStore([]), proxies=["10.0.0.0/8"]), scenario) == 401
 
 
+def test_a_change_is_answered_only_once_the_broker_has_its_audit_record():
+    """The console's ``publish`` returns when the broker confirmed the record (the worker's
+    outbox, the console process' ``send_and_wait``); until then the change is not answered,
+    and a record the broker refuses is no change."""
+    api = stand_in_console(StandInStore([PHONE_ALERT]))
+    path = "/api/v1/alerts/a-phone/triage"
+
+    async def scenario(client: TestClient) -> tuple[bool, int, int, list[str]]:
+        confirmed = asyncio.Event()
+
+        async def publish(record) -> None:
+            await confirmed.wait()
+
+        async def refuse(record) -> None:
+            raise ConnectionError("the broker did not take it")
+
+        api.service.publish_record = publish
+        answer = asyncio.ensure_future(
+            client.post(path, json={"action": "acknowledge"}, headers=bearer("officer"))
+        )
+        await asyncio.sleep(0.3)
+        waited = not answer.done()
+        confirmed.set()
+        acknowledged = (await answer).status
+        api.service.publish_record = refuse
+        body = {"action": "comment", "comment": "lost"}
+        refused = (await client.post(path, json=body, headers=bearer("officer"))).status
+        alert = await (await client.get("/api/v1/alerts/a-phone", headers=bearer("officer"))).json()
+        return waited, acknowledged, refused, [h["action"] for h in alert["history"]]
+
+    waited, acknowledged, refused, history = over_http(api, scenario)
+    assert waited and acknowledged == 200
+    assert refused == 500 and history == ["acknowledge"]
+
+
 def test_a_reveal_the_store_does_not_record_in_time_answers_503_and_reveals_nothing(monkeypatch):
     monkeypatch.setattr("streams.console.service.STORE_WAIT_SECONDS", 0.3)
     distress = {

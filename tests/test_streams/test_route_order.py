@@ -522,3 +522,14 @@ def test_every_event_type_is_read_on_any_input_topic(tmp_path, monkeypatch):
     evidence = b"".join(v for t, _, v in producer.records if t == pipeline.topics.evidence.get_topic_name())
     assert all(e["id"].encode() in evidence for _, e in crossed[1:])  # forwarded to their rules
     assert pipeline.engine.directory.store.get(f"phone:{office(1)}")  # the HR record was applied
+
+
+def test_the_worker_s_console_publishes_an_audit_record_and_waits_for_the_broker(tmp_path, monkeypatch):
+    pipeline = build_pipeline(Settings(role="detect", data_dir=tmp_path), load_policy(DEMO_POLICY))
+    producer = SlowProducer()
+    monkeypatch.setattr(pipeline, "outbox", lambda: Outbox(producer))
+
+    asyncio.run(pipeline.publish_audit(b'{"audit_id": "x"}', "a-1"))
+
+    assert [(topic, key) for topic, key, _ in producer.sent] == [(Settings().topics.triage, b"a-1")]
+    assert all(f.done() for f in producer.futures)  # confirmed before publish_audit returned
