@@ -533,3 +533,51 @@ def test_the_worker_s_console_publishes_an_audit_record_and_waits_for_the_broker
 
     assert [(topic, key) for topic, key, _ in producer.sent] == [(Settings().topics.triage, b"a-1")]
     assert all(f.done() for f in producer.futures)  # confirmed before publish_audit returned
+
+
+def test_the_store_writes_once_cm_flush_rows_rows_are_read_without_waiting_for_its_timer(
+    tmp_path, monkeypatch
+):
+    import streams.worker
+    from tests.test_sinks.test_clickhouse import alert
+
+    class Store:
+        name = "stand-in"
+
+        def __init__(self, url, **retention) -> None:
+            self.rows: list[str] = []
+            self.written: list[list[str]] = []
+
+        def add(self, row) -> None:
+            self.rows.append(row.alert_id)
+
+        @property
+        def pending(self) -> int:
+            return len(self.rows)
+
+        def flush(self) -> int:
+            self.written.append(self.rows)
+            self.rows = []
+            return len(self.written[-1])
+
+    monkeypatch.setattr(streams.worker, "ClickHouseSink", Store)
+    monkeypatch.setenv("CM_FLUSH_ROWS", "3")
+    pipeline = build_pipeline(Settings(role="store", data_dir=tmp_path), load_policy(DEMO_POLICY))
+    acked: list[int] = []
+
+    class Alerts:
+        async def events(self):
+            for n in range(7):
+                value = alert(f"a{n}").model_dump_json().encode()
+                message = SimpleNamespace(topic="compliance.alerts", partition=0, offset=n, generation_id=1)
+                yield SimpleNamespace(value=value, message=message)
+
+        async def ack(self, event):
+            acked.append(event.message.offset)
+
+    asyncio.run(pipeline.store_alerts(SimpleNamespace(noack=Alerts)))
+
+    assert pipeline.sink.written == [["a0", "a1", "a2"], ["a3", "a4", "a5"]]
+    assert acked == [0, 1, 2, 3, 4, 5]  # the seventh waits for the timer (CM_FLUSH_INTERVAL)
+    asyncio.run(pipeline.flush_store())
+    assert pipeline.sink.written[-1] == ["a6"] and acked[-1] == 6
