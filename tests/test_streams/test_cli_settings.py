@@ -214,3 +214,15 @@ def test_simulate_out_writes_as_many_lines_as_events_asks(tmp_path):
     assert made.exit_code == 0, made.output
     lines = events.read_bytes().splitlines()
     assert len(lines) == 300 and all(orjson.loads(line)["specversion"] == "1.0" for line in lines)
+
+
+def test_store_processes_form_a_consumer_group_of_their_own(tmp_path):
+    """docs/architecture.md, *Roles*: ``<app id>-store``; ``detect`` and ``all`` share the app id.
+    Faust's consumer joins the group named by the app's id."""
+    from streams.app import create_app
+
+    groups = {
+        role: create_app(Settings(role=role, data_dir=tmp_path, app_id="acme-cm")).conf.id
+        for role in ("all", "detect", "store")
+    }
+    assert groups == {"all": "acme-cm", "detect": "acme-cm", "store": "acme-cm-store"}
