@@ -221,3 +221,16 @@ def test_a_final_answer_or_the_end_of_retry_for_dead_letters_with_what_happened(
     assert (
         len(letters) == 1 and b'"last_status":503' in letters[0] and len(slept) == 2
     )  # 0.5 + 1, then 2 > 2s left
+
+
+def test_a_dead_letter_is_keyed_by_its_action_id():
+    """docs/events.md: ``compliance.actions.deadletter`` is keyed by ``action_id``."""
+    endpoint, _, _ = scripted([Attempt(410)])
+    keys: list[bytes] = []
+
+    async def dead_letter(key: bytes, value: bytes) -> None:
+        keys.append(key)
+
+    endpoint.dead_letter = dead_letter
+    asyncio.run(endpoint.deliver(action("a7"), published=0.0))
+    assert keys == [b"a7"]
