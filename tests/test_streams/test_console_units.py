@@ -128,6 +128,22 @@ def test_users_add_prints_the_token_once_and_refuses_a_taken_name_or_no_file(tmp
     assert from_env.exit_code == 0 and tuple(load_users(path).by_name["h"].roles) == ("hr",), from_env.output
 
 
+def test_users_add_asks_for_a_password_and_keeps_its_argon2id_hash(tmp_path):
+    from typer.testing import CliRunner
+
+    from streams.cli import app
+
+    path = tmp_path / "users.yaml"
+    add = ["users", "add", "zhang.min", "--role", "hr", "--password", "--users-file", str(path)]
+    result = CliRunner().invoke(app, add, input="s3cret-pw\ns3cret-pw\n", env={"CM_USERS": None})
+    assert result.exit_code == 0, result.output
+    [user] = yaml.safe_load(path.read_text(encoding="utf-8"))["users"]
+    assert user["password_hash"].startswith("$argon2id$") and "s3cret-pw" not in path.read_text(
+        encoding="utf-8"
+    )
+    assert load_users(path).by_password("zhang.min", "s3cret-pw").name == "zhang.min"
+
+
 def change(current: Triage, **body) -> Triage:
     return apply(current, TriageRequest(**body), alert_id="a", user="u", role="officer", at=AT)[0]
 
