@@ -1,10 +1,12 @@
-"""``demo`` and ``bench`` without a broker: fresh demo logins, and the pseudonym key their workers get."""
+"""``demo`` and ``bench`` without a broker: fresh demo logins, the console's port, the pseudonym key
+their workers get, and the bench's runs, report and commands."""
 
 from __future__ import annotations
 
 import re
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -166,3 +168,53 @@ def test_the_bench_commands_take_their_options_and_print_and_write_the_report(tm
         (500,),
         (1_000_000,),
     ]
+
+
+def test_demo_serves_on_6066_or_a_free_port_when_it_is_taken(tmp_path, monkeypatch):
+    """README, *What you get from make demo*; the broker, worker and simulator are stood in for."""
+    import io
+    import socket
+
+    from rich.console import Console
+
+    import streams.demo
+    from infra.brokers import free_port
+
+    workers: list[dict[str, str]] = []
+
+    class Worker:
+        def send_signal(self, signal) -> None:
+            pass
+
+        def wait(self, timeout) -> None:
+            pass
+
+    async def nothing(*args) -> None:
+        pass
+
+    monkeypatch.setattr(
+        streams.demo,
+        "start_tansu",
+        lambda path: SimpleNamespace(url="kafka://x:1", bootstrap="x:1", stop=lambda: None),
+    )
+    monkeypatch.setattr(
+        streams.demo, "spawn_worker", lambda data, env, policy: workers.append(env) or Worker()
+    )
+    monkeypatch.setattr(streams.demo, "_run", nothing)
+
+    def console_port(wanted: int) -> int:
+        printed = io.StringIO()
+        monkeypatch.setattr(streams.demo, "console", Console(file=printed, width=200))
+        assert streams.demo.run_demo(Settings(data_dir=tmp_path, web_port=wanted), duration=0) == 0
+        [port] = re.findall(r"console\s+http://127\.0\.0\.1:(\d+)/", printed.getvalue())
+        assert workers[-1]["CM_WEB_PORT"] == port
+        return int(port)
+
+    assert Settings(data_dir=tmp_path).web_port == 6066
+    free = free_port()
+    assert console_port(free) == free
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = taken.getsockname()[1]
+        assert console_port(busy) != busy
