@@ -1,4 +1,5 @@
-"""The wheel carries its data files: installed on its own (not editable), it runs from them."""
+"""The wheel carries its data files and its console script: installed on its own (not editable),
+it runs from them."""
 
 from __future__ import annotations
 
@@ -69,3 +70,14 @@ def test_the_installed_wheel_runs_backtest_and_schemas_from_its_own_files(tmp_pa
     assert (work / "schemas" / "alert.schema.json").is_file()
     policy = run("-m", "streams", "policy", "check", site / "infra" / "policy" / "demo.yaml")
     assert policy.returncode == 0, policy.stderr
+
+    script = subprocess.run(  # the one console script, docs/cli.md
+        [site / "bin" / "compliance-monitor", "rules", "--format", "json"],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert script.returncode == 0, script.stderr
+    assert "harassment.contact_blast" in script.stdout
