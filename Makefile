@@ -35,7 +35,7 @@ mail-tools:  ## Debian's postfix and swaks for the mail-blocking tests (apt-get,
 
 test: install kafka-jars browser mail-tools  ## everything, on both brokers (Tansu and Apache Kafka)
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest -q -p no:cacheprovider --durations=30
+	CM_TEST_ALL=1 $(PY) -m pytest -q -p no:cacheprovider --durations=30
 
 reliability: install kafka-jars  ## not in CI: the failure tests on 12 simulated days, then a 30-minute soak
 	CM_FAILURE_DAYS=12 $(PY) -m pytest -q -s -p no:cacheprovider tests/test_integration/test_failures.py

@@ -1,4 +1,5 @@
-"""The wheel carries its data files: installed on its own (not editable), it runs from them."""
+"""The wheel carries its data files and its console script: installed on its own (not editable),
+it runs from them."""
 
 from __future__ import annotations
 
@@ -69,3 +70,34 @@ def test_the_installed_wheel_runs_backtest_and_schemas_from_its_own_files(tmp_pa
     assert (work / "schemas" / "alert.schema.json").is_file()
     policy = run("-m", "streams", "policy", "check", site / "infra" / "policy" / "demo.yaml")
     assert policy.returncode == 0, policy.stderr
+
+    script = subprocess.run(  # the one console script, docs/cli.md
+        [site / "bin" / "compliance-monitor", "rules", "--format", "json"],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert script.returncode == 0, script.stderr
+    assert "harassment.contact_blast" in script.stdout
+
+
+def test_every_dependency_is_pinned_in_requirements_lock_within_its_range():
+    """docs/dependencies.md: versions are pinned in ``requirements.lock``; a dependency added
+    to pyproject.toml without ``make lock``, or a pin outside its range, fails here."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    wanted = [Requirement(r) for r in project["dependencies"] + project["optional-dependencies"]["test"]]
+    pins = {}
+    for line in (REPO / "requirements.lock").read_text(encoding="utf-8").splitlines():
+        name, _, version = line.partition("==")
+        pins[canonicalize_name(name)] = version
+    assert all(pins.values()), "every line of requirements.lock is NAME==VERSION"
+    for requirement in wanted:
+        version = pins.get(canonicalize_name(requirement.name))
+        assert version and requirement.specifier.contains(version), (requirement, version)

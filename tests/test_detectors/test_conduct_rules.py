@@ -1,6 +1,6 @@
 from datetime import datetime, timedelta
 
-from tests.factories import SHANGHAI, agent_call, at
+from tests.factories import SHANGHAI, agent_call, at, sms
 from tests.test_detectors.helpers import of_rule, policy, run
 
 HELLO = "您好，我是华信资产管理有限公司的催收专员，工号A100。"
@@ -103,6 +103,24 @@ def test_prohibited_language_in_agent_turns_only_with_severity_by_category():
     customer = agent_call("D1", local(10), [HELLO], customer_lines=["你们是骗子，我要报警找公安"])
     assert not of_rule(run([customer]), rule)
     assert not of_rule(run([agent_call("D1", local(10), [HELLO, "我们将依法向法院起诉。"])]), rule)
+
+
+def test_prohibited_language_in_a_collection_sms_impersonation_critical_exposure_high():
+    """docs/rules.md: agent turns or a collection SMS; ``severity`` for threats and
+    impersonation, ``lesser_severity`` for insults and exposure."""
+    rule = "conduct.prohibited_language"
+    block = {"agent_id": "A1", "case_id": "K-D1", "debtor_id": "D1", "contact_role": "debtor"}
+
+    def agent_sms(text):
+        return sms(
+            "+8610690000001", "+8613900000001", local(10), text, direction="outbound", collection=block
+        )
+
+    [police] = of_rule(run([agent_sms("我是派出所的民警，你的案子已经立案")]), rule)
+    assert police.severity == "critical" and police.details["categories"] == ["impersonation"]
+    [exposure] = of_rule(run([agent_call("D1", local(10), [HELLO, "再不还就爆通讯录"])]), rule)
+    assert exposure.severity == "high" and exposure.details["categories"] == ["exposure"]
+    assert not of_rule(run([sms("+8610690000001", "+8613900000001", local(10), "再不还就爆通讯录")]), rule)
 
 
 def test_missing_identification_in_the_first_three_agent_turns():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -105,6 +105,25 @@ def test_day_periods_start_at_local_midnight_and_shorter_ones_divide_the_day():
     thirty = suppression_period(noon, 30 * 86_400, SHANGHAI)
     assert datetime.fromtimestamp(thirty[0], SHANGHAI).time() == datetime.min.time()
     assert thirty[1] - thirty[0] == timedelta(days=30).total_seconds()
+
+
+def test_periods_of_whole_days_are_counted_in_blocks_from_local_day_1():
+    """0001-01-01 was a Monday, so weekly periods start on local Mondays; three-day ones on
+    the days whose ordinal is 1 more than a multiple of 3."""
+    for offset in range(10):
+        day = date(2026, 7, 1) + timedelta(days=offset)
+        noon = datetime(day.year, day.month, day.day, 12, tzinfo=SHANGHAI).timestamp()
+        start, end = (
+            datetime.fromtimestamp(t, SHANGHAI) for t in suppression_period(noon, 7 * 86_400, SHANGHAI)
+        )
+        assert (
+            start.weekday() == 0 and start.time() == datetime.min.time() and end - start == timedelta(days=7)
+        )
+        assert start.date() <= day < end.date()
+        start, end = (
+            datetime.fromtimestamp(t, SHANGHAI) for t in suppression_period(noon, 3 * 86_400, SHANGHAI)
+        )
+        assert (start.date().toordinal() - 1) % 3 == 0 and start.date() <= day < end.date()
 
 
 def test_the_rules_that_read_hr_records_are_the_declared_ones():

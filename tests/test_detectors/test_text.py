@@ -32,6 +32,26 @@ def test_matches_report_category_term_position_and_sentence():
     assert found["还钱"].category == "collection"
 
 
+@pytest.mark.parametrize(
+    "category, text, term",
+    [
+        ("collection", "请尽快还款", "还款"),
+        ("threat", "再不还钱让你坐牢", "坐牢"),
+        ("impersonation", "我是派出所的民警", "派出所"),
+        ("insult", "你这个老赖", "老赖"),
+        ("exposure", "再不还就爆通讯录，发到你公司", "爆通讯录"),
+    ],
+)
+def test_every_lexicon_of_docs_architecture_finds_its_terms(category, text, term):
+    found = default_matcher().find(text, frozenset({category}))
+    assert term in {m.term for m in found} and {m.category for m in found} == {category}
+
+
+def test_the_exposure_lexicon_allows_a_promise_not_to_call_the_contacts():
+    assert not default_matcher().find("我们不会联系您通讯录里的人", frozenset({"exposure"}))
+    assert default_matcher().find("我们会联系你通讯录里的人", frozenset({"exposure"}))
+
+
 def test_a_lawful_context_allows_the_sentence_without_dropping_the_term():
     assert not default_matcher().find("如果一直不还，我们将依法向法院起诉。", frozenset({"impersonation"}))
     assert default_matcher().find("我是法院的，你被起诉了", frozenset({"impersonation"}))

@@ -62,3 +62,13 @@ def test_the_topic_table_is_the_default_names_and_where_each_type_goes():
     carried = {event_type: topic for topic, types in table.items() for event_type in types}
     assert set(carried) == set(EVENT_TYPES)
     assert {event_type: defaults.for_event(event_type) for event_type in EVENT_TYPES} == carried
+
+
+def test_the_severity_and_subject_kind_lists_are_the_alert_schema_s():
+    """What producers validate against (``schemas``) is what events.md lists, value for value."""
+    said = re.search(r"`severity` is (.*?); `subject.kind` is (.*?)\.", " ".join(DOC.split()))
+    assert said, "events.md no longer lists them"
+    severity, kind = (re.findall(r"`([a-z_]+)`", values) for values in said.groups())
+    schema = Alert.model_json_schema()
+    assert severity == schema["properties"]["severity"]["enum"]
+    assert kind == schema["$defs"]["Subject"]["properties"]["kind"]["enum"]

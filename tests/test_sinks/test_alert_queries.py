@@ -80,6 +80,16 @@ def test_filters(store):
     assert ids(until=T0 + timedelta(hours=1)) == ["a0"]
 
 
+def test_the_text_search_finds_the_alerts_on_a_subject(store):
+    """What the alert page's related alerts ask for: ``q`` = the subject's id."""
+
+    def ids(q):
+        return [a["alert_id"] for a in store.list_alerts(AlertFilter(q=q), 50)[0]]
+
+    assert ids("+8615000000000") == ["a4", "a3", "a2", "a1", "a0"]
+    assert ids("+8615000000009") == []
+
+
 def test_history_oldest_first_and_events(store):
     history = store.audit(alert_id="a3", oldest_first=True)
     assert [h["action"] for h in history] == ["acknowledge", "close"]

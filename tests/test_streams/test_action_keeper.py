@@ -1,13 +1,20 @@
-"""The keeper's step: commands to action states and audit records (no broker)."""
+"""The keeper's step: commands to action states and audit records, published before the ack
+(no broker)."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
+from detectors import load_policy
 from detectors.action_book import ActionBook
 from events import Action
 from streams.actions.commands import COMMAND, DecisionCommand, RequestCommand
-from streams.actions.keeper import apply_command
+from streams.actions.keeper import ActionKeeper, apply_command
+from streams.app import create_app
+from streams.delivery import Outbox
+from streams.settings import Settings
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 REQUEST = Action(
@@ -87,3 +94,41 @@ def test_the_keeper_refuses_requests_the_policy_never_allows() -> None:
     sender = REQUEST.model_copy(update={"kind": "block_sender", "target": "x@mail.partner.example"})
     assert apply_command(book, RequestCommand(action=sender), T0, ["partner.example"]) == ([], [])
     assert book.actions == {}
+
+
+def test_the_keeper_acknowledges_a_command_only_once_the_broker_has_its_change_and_audit_record(
+    tmp_path,
+) -> None:
+    """docs/architecture.md, *IT actions in the hops*: the new state on the actions topic and
+    the decision's audit record on the triage topic are confirmed before the ack."""
+    settings = Settings(data_dir=tmp_path)
+    app = create_app(settings)
+    log: list[str] = []
+
+    class Producer:  # the broker confirms each record a moment after it is sent
+        async def send(self, topic, value, key=None, partition=None):
+            future = asyncio.get_running_loop().create_future()
+            asyncio.get_running_loop().call_later(0.01, future.set_result, object())
+            future.add_done_callback(lambda _: log.append(f"confirmed {topic}"))
+            return future
+
+    keeper = ActionKeeper(
+        app, settings, load_policy(None), app.topic("commands"), lambda: Outbox(Producer()), clock=lambda: T0
+    )
+    keeper.book = ActionBook(require_approval=True)
+    apply_command(keeper.book, RequestCommand(action=REQUEST), T0)
+    value = decision("approve").model_dump_json().encode()
+
+    class Commands:
+        async def events(self):
+            message = SimpleNamespace(topic="commands", partition=0, offset=0, value=value, generation_id=1)
+            yield SimpleNamespace(value=value, message=message)
+
+        async def ack(self, event):
+            log.append("ack")
+
+    asyncio.run(keeper.keep(SimpleNamespace(noack=Commands)))
+
+    topics = settings.topics
+    assert sorted(log[:2]) == sorted([f"confirmed {topics.actions}", f"confirmed {topics.triage}"])
+    assert log[2:] == ["ack"] and keeper.book.actions["a1"].state == "active"

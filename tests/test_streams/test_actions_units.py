@@ -507,3 +507,16 @@ def test_a_redirect_is_never_followed():
 
     attempt = asyncio.run(scenario())
     assert attempt.status == 302 and attempt.final and hits == ["moved"]
+
+
+def test_a_dead_letter_is_keyed_by_its_action_id():
+    """docs/events.md: ``compliance.actions.deadletter`` is keyed by ``action_id``."""
+    endpoint, _, _ = scripted([Attempt(410)])
+    keys: list[bytes] = []
+
+    async def dead_letter(key: bytes, value: bytes) -> None:
+        keys.append(key)
+
+    endpoint.dead_letter = dead_letter
+    asyncio.run(endpoint.deliver(action("a7"), published=0.0))
+    assert keys == [b"a7"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 from pathlib import Path
+from typing import ClassVar
 
 import orjson
 import pytest
@@ -214,3 +215,148 @@ def test_simulate_out_writes_as_many_lines_as_events_asks(tmp_path):
     assert made.exit_code == 0, made.output
     lines = events.read_bytes().splitlines()
     assert len(lines) == 300 and all(orjson.loads(line)["specversion"] == "1.0" for line in lines)
+
+
+def test_store_processes_form_a_consumer_group_of_their_own(tmp_path):
+    """docs/architecture.md, *Roles*: ``<app id>-store``; ``detect`` and ``all`` share the app id.
+    Faust's consumer joins the group named by the app's id."""
+    from streams.app import create_app
+
+    groups = {
+        role: create_app(Settings(role=role, data_dir=tmp_path, app_id="acme-cm")).conf.id
+        for role in ("all", "detect", "store")
+    }
+    assert groups == {"all": "acme-cm", "detect": "acme-cm", "store": "acme-cm-store"}
+
+
+class Producer:
+    """Stands in for aiokafka's producer: its options and what it was given to send."""
+
+    made: ClassVar[list[Producer]] = []
+
+    def __init__(self, **options) -> None:
+        self.options = options
+        self.sent: list[tuple[str, bytes | None, bytes]] = []
+        Producer.made.append(self)
+
+    async def start(self) -> None:
+        pass
+
+    async def send(self, topic, value, key=None, partition=None) -> None:
+        self.sent.append((topic, key, value))
+
+    async def flush(self) -> None:
+        pass
+
+    async def stop(self) -> None:
+        pass
+
+
+@pytest.fixture
+def producers(monkeypatch):
+    import aiokafka
+
+    Producer.made = []
+    monkeypatch.setattr(aiokafka, "AIOKafkaProducer", Producer)
+    return Producer.made
+
+
+def test_simulate_produces_seeded_events_to_the_input_topics_of_their_type(producers):
+    from streams.settings import Topics
+
+    argv = ["simulate", "--broker", "kafka://b1:9092;kafka://b2:9092", "--rate", "0", "--events", "800"]
+    for seed in ("3", "3", "4"):
+        result = runner.invoke(app, [*argv, "--seed", seed])
+        assert result.exit_code == 0, result.output
+    first, again, other = producers
+    assert first.options["bootstrap_servers"] == "b1:9092,b2:9092"
+    assert len(first.sent) == 800
+    topics = Topics()
+    assert all(topic == topics.for_event(orjson.loads(value)["type"]) for topic, _, value in first.sent)
+    assert {topic for topic, _, _ in first.sent} == set(topics.inputs())  # a company's every kind of traffic
+    assert first.sent == again.sent and first.sent != other.sent  # the seed decides the events
+
+
+def test_simulate_keeps_to_its_rate_and_stops_after_its_duration(producers):
+    result = runner.invoke(
+        app, ["simulate", "--broker", "kafka://b1:9092", "--rate", "100", "--duration", "0.5"]
+    )
+    assert result.exit_code == 0, result.output
+    assert 0 < len(producers[0].sent) <= 51  # 100 events/s for half a second
+
+
+def test_simulate_noise_adds_duplicate_broken_and_out_of_order_lines(tmp_path):
+    clean, noisy = tmp_path / "clean.jsonl", tmp_path / "noisy.jsonl"
+    for path, noise in ((clean, "0"), (noisy, "0.05")):
+        made = runner.invoke(app, ["simulate", "--out", str(path), "--events", "2000", "--noise", noise])
+        assert made.exit_code == 0, made.output
+    events, lines = clean.read_bytes().splitlines(), noisy.read_bytes().splitlines()
+    assert set(events) <= set(lines) and len(lines) > len(events)  # every event, and more
+    assert len(set(lines)) < len(lines)  # repeated lines
+
+    def broken(line: bytes) -> bool:
+        try:
+            return "data" not in orjson.loads(line)
+        except orjson.JSONDecodeError:
+            return True
+
+    assert any(broken(line) for line in lines)
+    arrival = [line for line in dict.fromkeys(lines) if line in set(events)]
+    assert arrival != events  # some arrive out of order
+
+
+def test_simulate_and_bench_log_in_with_the_cm_kafka_settings(tmp_path, monkeypatch, producers):
+    """README, *Configuration*: ``CM_KAFKA__*`` is the same for ``simulate`` and ``bench`` (its
+    producers and consumer here, and the worker and Faust floor it starts)."""
+    import asyncio
+    from types import SimpleNamespace
+
+    import aiokafka
+
+    import bench.pipeline
+    import bench.postfix
+    import streams.process
+
+    login = {"CM_KAFKA__PROTOCOL": "SASL_PLAINTEXT", "CM_KAFKA__USERNAME": "u", "CM_KAFKA__PASSWORD": "p-XYZ"}
+    for name, value in login.items():
+        monkeypatch.setenv(name, value)
+    consumers: list[dict] = []
+
+    class Consumer:
+        def __init__(self, *topics, **options) -> None:
+            consumers.append(options)
+
+        async def start(self) -> None:
+            pass
+
+        async def getmany(self, timeout_ms, max_records):
+            return {"tp": [SimpleNamespace(value=b"{}")]}
+
+        async def stop(self) -> None:
+            pass
+
+    monkeypatch.setattr(aiokafka, "AIOKafkaConsumer", Consumer)
+    monkeypatch.setattr(bench.postfix, "AIOKafkaProducer", Producer)
+    children: list[dict[str, str]] = []
+    monkeypatch.setattr(streams.process.subprocess, "Popen", lambda args, env, **kw: children.append(env))
+
+    def floor(args, env, **kw):
+        children.append(env)
+        Path(args[-1]).write_bytes(b'{"rate": 1.0}')
+
+    monkeypatch.setattr(bench.pipeline.subprocess, "run", floor)
+
+    assert runner.invoke(app, ["simulate", "--events", "1", "--rate", "0"]).exit_code == 0
+    settings = Settings()
+    asyncio.run(bench.pipeline._produce(settings, [b"{}"], ["hr.employee.upserted"]))
+    asyncio.run(bench.pipeline._bare_rate(settings, 1))
+    asyncio.run(bench.postfix._publish_blocks(settings, 1))
+    bench.pipeline._Worker(settings, tmp_path / "worker")
+    bench.pipeline._floor_rate(settings, 1, tmp_path / "floor")
+
+    clients = [p.options for p in producers] + consumers
+    assert len(clients) == 4
+    for options in clients:
+        assert options["security_protocol"] == "SASL_PLAINTEXT"
+        assert (options["sasl_plain_username"], options["sasl_plain_password"]) == ("u", "p-XYZ")
+    assert len(children) == 2 and all(login.items() <= env.items() for env in children)

@@ -128,6 +128,22 @@ def test_users_add_prints_the_token_once_and_refuses_a_taken_name_or_no_file(tmp
     assert from_env.exit_code == 0 and tuple(load_users(path).by_name["h"].roles) == ("hr",), from_env.output
 
 
+def test_users_add_asks_for_a_password_and_keeps_its_argon2id_hash(tmp_path):
+    from typer.testing import CliRunner
+
+    from streams.cli import app
+
+    path = tmp_path / "users.yaml"
+    add = ["users", "add", "zhang.min", "--role", "hr", "--password", "--users-file", str(path)]
+    result = CliRunner().invoke(app, add, input="s3cret-pw\ns3cret-pw\n", env={"CM_USERS": None})
+    assert result.exit_code == 0, result.output
+    [user] = yaml.safe_load(path.read_text(encoding="utf-8"))["users"]
+    assert user["password_hash"].startswith("$argon2id$") and "s3cret-pw" not in path.read_text(
+        encoding="utf-8"
+    )
+    assert load_users(path).by_password("zhang.min", "s3cret-pw").name == "zhang.min"
+
+
 def change(current: Triage, **body) -> Triage:
     return apply(current, TriageRequest(**body), alert_id="a", user="u", role="officer", at=AT)[0]
 
@@ -428,6 +444,41 @@ def test_the_proxy_header_counts_only_from_a_trusted_proxy():
 
     assert over_http(stand_in_console(StandInStore([]), proxies=["127.0.0.0/8"]), scenario) == 200
     assert over_http(stand_in_console(StandInStore([]), proxies=["10.0.0.0/8"]), scenario) == 401
+
+
+def test_a_change_is_answered_only_once_the_broker_has_its_audit_record():
+    """The console's ``publish`` returns when the broker confirmed the record (the worker's
+    outbox, the console process' ``send_and_wait``); until then the change is not answered,
+    and a record the broker refuses is no change."""
+    api = stand_in_console(StandInStore([PHONE_ALERT]))
+    path = "/api/v1/alerts/a-phone/triage"
+
+    async def scenario(client: TestClient) -> tuple[bool, int, int, list[str]]:
+        confirmed = asyncio.Event()
+
+        async def publish(record) -> None:
+            await confirmed.wait()
+
+        async def refuse(record) -> None:
+            raise ConnectionError("the broker did not take it")
+
+        api.service.publish_record = publish
+        answer = asyncio.ensure_future(
+            client.post(path, json={"action": "acknowledge"}, headers=bearer("officer"))
+        )
+        await asyncio.sleep(0.3)
+        waited = not answer.done()
+        confirmed.set()
+        acknowledged = (await answer).status
+        api.service.publish_record = refuse
+        body = {"action": "comment", "comment": "lost"}
+        refused = (await client.post(path, json=body, headers=bearer("officer"))).status
+        alert = await (await client.get("/api/v1/alerts/a-phone", headers=bearer("officer"))).json()
+        return waited, acknowledged, refused, [h["action"] for h in alert["history"]]
+
+    waited, acknowledged, refused, history = over_http(api, scenario)
+    assert waited and acknowledged == 200
+    assert refused == 500 and history == ["acknowledge"]
 
 
 def test_a_reveal_the_store_does_not_record_in_time_answers_503_and_reveals_nothing(monkeypatch):

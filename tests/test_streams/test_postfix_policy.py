@@ -280,3 +280,20 @@ def test_while_kafka_is_down_the_blocks_held_still_answer_and_new_ones_come_once
     reject, dunno = b"REJECT 5.7.1 Sender blocked", b"DUNNO"
     assert asyncio.run(scenario()) == [[reject, dunno], [reject, dunno], [reject, reject]]
     assert kafka.seeks == [0, 1]  # read again from where it stopped, not from the start
+
+
+def test_bench_postfix_loads_the_service_from_many_connections_and_counts_its_answers() -> None:
+    """``bench postfix``'s load: each connection reused for its share of the requests, one in
+    ten from a blocked sender (here against the service in process, not a broker-fed one)."""
+    from bench.postfix import _load
+
+    async def load() -> tuple[float, list[float], dict[str, int]]:
+        server = await asyncio.start_server(service(True).serve, "127.0.0.1", 0)
+        try:
+            return await _load(server.sockets[0].getsockname()[1], 5, 50, ["a@b.example"])
+        finally:
+            server.close()
+
+    elapsed, latencies, answers = asyncio.run(load())
+    assert len(latencies) == 50 and 0 < max(latencies) <= elapsed
+    assert answers == {"reject": 5, "dunno": 45}

@@ -409,3 +409,175 @@ def test_the_keyed_hop_confirms_then_writes_state_then_acknowledges(tmp_path, mo
         "ack 1",
     ]
     assert any(key.startswith("harassment|") for key in state)
+
+
+def test_a_block_request_goes_to_the_keeper_s_topic_confirmed_with_the_batch_s_alerts(tmp_path, monkeypatch):
+    """A collection letter's request to block its sender leaves the keyed hop on the internal
+    ``<app id>-action-commands`` topic, confirmed with the alerts before state and ack."""
+    from events import parse_event_dict
+    from streams.actions.commands import RequestCommand
+    from tests.factories import mail
+
+    pipeline = build_pipeline(Settings(role="detect", data_dir=tmp_path), load_policy(DEMO_POLICY))
+    steps = Steps()
+    producer = LoggingProducer(steps)
+    records: list[tuple[str, bytes]] = []
+    send = producer.send
+
+    async def keep(topic, value, key=None, partition=None):
+        records.append((topic, value))
+        return await send(topic, value, key=key, partition=partition)
+
+    monkeypatch.setattr(producer, "send", keep)
+    monkeypatch.setattr(pipeline, "outbox", lambda: Outbox(producer))
+    monkeypatch.setattr(pipeline, "tables", SimpleNamespace(state=LoggingState(steps)))
+    letter = mail("notice@agency.example", at(), "催收函", "您的同事网贷逾期未还，请转告其尽快还款。")
+    copies = [
+        {"family": copy.family, "key": copy.key, "facts": dict(copy.facts), "event": letter}
+        for copy in pipeline.engine.route(parse_event_dict(letter))
+    ]
+    value = orjson.dumps(copies)
+
+    class Batches:
+        async def events(self):
+            yield SimpleNamespace(
+                value=value,
+                message=SimpleNamespace(topic="keyed", partition=0, offset=0, value=value, generation_id=1),
+            )
+
+        async def ack(self, event):
+            steps.log.append("ack")
+
+    asyncio.run(pipeline.detect_by_key(SimpleNamespace(noack=Batches)))
+
+    commands = pipeline.topics.action_commands.get_topic_name()
+    assert commands == f"{Settings().app_id}-action-commands"
+    [request] = [RequestCommand.model_validate_json(v) for t, v in records if t == commands]
+    assert (request.action.kind, request.action.target) == ("block_sender", "notice@agency.example")
+    flushed = steps.log.index("state flushed")
+    alerts = f"confirmed {pipeline.topics.alerts.get_topic_name()}"
+    assert {f"confirmed {commands}", alerts} <= set(steps.log[:flushed])
+    assert steps.log[flushed:] == ["state flushed", "ack"]
+
+
+def test_a_partition_s_copies_go_in_messages_of_at_most_256_kib(tmp_path, monkeypatch):
+    from streams.agents import MAX_BATCH_BYTES
+    from tests.factories import call, office
+
+    pipeline = build_pipeline(Settings(role="detect", data_dir=tmp_path), load_policy(DEMO_POLICY))
+    producer = PartitionedProducer()
+    monkeypatch.setattr(pipeline, "outbox", lambda: Outbox(producer))
+    said = [{"speaker": "caller", "text": "你好" * 5000, "start_s": 0.0}]  # about 30 KB a copy
+    calls = [call("+8615000000001", office(1), at(i / 60), transcript=said) for i in range(20)]
+    topic = Settings().topics.calls
+
+    asyncio.run(pipeline._route_batch([as_stream_event(topic, i, c) for i, c in enumerate(calls)]))
+
+    keyed = [(p, v) for t, p, v in producer.records if t == pipeline.topics.keyed.get_topic_name()]
+    assert len({p for p, _ in keyed}) == 1 and len(keyed) > 1  # one key, one partition, split
+    assert all(len(v) <= MAX_BATCH_BYTES == 256 * 1024 for _, v in keyed)
+    assert sum(len(orjson.loads(v)) for _, v in keyed) == 20
+
+
+def test_the_input_hop_takes_up_to_1000_events_or_what_50_ms_bring(tmp_path, monkeypatch):
+    """Faust's ``take_events`` hands the batches; the hop asks it for 1,000 events within 50 ms."""
+    from tests.factories import claim
+
+    pipeline = build_pipeline(Settings(role="detect", data_dir=tmp_path), load_policy(DEMO_POLICY))
+    producer = RecordingProducer()
+    monkeypatch.setattr(pipeline, "outbox", lambda: Outbox(producer))
+    topic = Settings().topics.reimbursements
+    asked: list[tuple[int, float]] = []
+
+    class Input:
+        async def take_events(self, max_, within):
+            asked.append((max_, within))
+            yield [as_stream_event(topic, i, claim("E1", "12", at(i))) for i in range(2)]
+
+    asyncio.run(pipeline.validate_and_route(Input()))
+
+    assert asked == [(1000, 0.05)]
+    forwarded = [v for t, _, v in producer.records if t == pipeline.topics.keyed.get_topic_name()]
+    assert forwarded  # the batch it handed over was routed
+
+
+def test_every_event_type_is_read_on_any_input_topic(tmp_path, monkeypatch):
+    """Producers may put any type on any input topic: the worker keys events itself."""
+    from tests.factories import call, claim, mail, office
+
+    pipeline = build_pipeline(Settings(role="detect", data_dir=tmp_path), load_policy(DEMO_POLICY))
+    producer = RecordingProducer()
+    monkeypatch.setattr(pipeline, "outbox", lambda: Outbox(producer))
+    topics = Settings().topics
+    crossed = [
+        (topics.calls, employee("E1", office(1))),
+        (topics.mail, call("+8615000000001", office(1), at())),
+        (topics.hr, claim("E1", "12", at())),
+        (topics.reimbursements, mail("notice@agency.example", at(), "催收函", "请转告其尽快还款")),
+    ]
+
+    asyncio.run(pipeline._route_batch([as_stream_event(t, i, e) for i, (t, e) in enumerate(crossed)]))
+
+    assert not [v for t, _, v in producer.records if t == pipeline.topics.deadletter.get_topic_name()]
+    evidence = b"".join(v for t, _, v in producer.records if t == pipeline.topics.evidence.get_topic_name())
+    assert all(e["id"].encode() in evidence for _, e in crossed[1:])  # forwarded to their rules
+    assert pipeline.engine.directory.store.get(f"phone:{office(1)}")  # the HR record was applied
+
+
+def test_the_worker_s_console_publishes_an_audit_record_and_waits_for_the_broker(tmp_path, monkeypatch):
+    pipeline = build_pipeline(Settings(role="detect", data_dir=tmp_path), load_policy(DEMO_POLICY))
+    producer = SlowProducer()
+    monkeypatch.setattr(pipeline, "outbox", lambda: Outbox(producer))
+
+    asyncio.run(pipeline.publish_audit(b'{"audit_id": "x"}', "a-1"))
+
+    assert [(topic, key) for topic, key, _ in producer.sent] == [(Settings().topics.triage, b"a-1")]
+    assert all(f.done() for f in producer.futures)  # confirmed before publish_audit returned
+
+
+def test_the_store_writes_once_cm_flush_rows_rows_are_read_without_waiting_for_its_timer(
+    tmp_path, monkeypatch
+):
+    import streams.worker
+    from tests.test_sinks.test_clickhouse import alert
+
+    class Store:
+        name = "stand-in"
+
+        def __init__(self, url, **retention) -> None:
+            self.rows: list[str] = []
+            self.written: list[list[str]] = []
+
+        def add(self, row) -> None:
+            self.rows.append(row.alert_id)
+
+        @property
+        def pending(self) -> int:
+            return len(self.rows)
+
+        def flush(self) -> int:
+            self.written.append(self.rows)
+            self.rows = []
+            return len(self.written[-1])
+
+    monkeypatch.setattr(streams.worker, "ClickHouseSink", Store)
+    monkeypatch.setenv("CM_FLUSH_ROWS", "3")
+    pipeline = build_pipeline(Settings(role="store", data_dir=tmp_path), load_policy(DEMO_POLICY))
+    acked: list[int] = []
+
+    class Alerts:
+        async def events(self):
+            for n in range(7):
+                value = alert(f"a{n}").model_dump_json().encode()
+                message = SimpleNamespace(topic="compliance.alerts", partition=0, offset=n, generation_id=1)
+                yield SimpleNamespace(value=value, message=message)
+
+        async def ack(self, event):
+            acked.append(event.message.offset)
+
+    asyncio.run(pipeline.store_alerts(SimpleNamespace(noack=Alerts)))
+
+    assert pipeline.sink.written == [["a0", "a1", "a2"], ["a3", "a4", "a5"]]
+    assert acked == [0, 1, 2, 3, 4, 5]  # the seventh waits for the timer (CM_FLUSH_INTERVAL)
+    asyncio.run(pipeline.flush_store())
+    assert pipeline.sink.written[-1] == ["a6"] and acked[-1] == 6

@@ -1,0 +1,164 @@
+"""``StateTable``, the keyed hop's detector state (docs/architecture.md, docs/performance.md):
+reads through a cache of encoded values, writes held until the batch is done, then each key
+once to the changelog and, once the broker has it, to RocksDB; idle keys expire per partition.
+
+A real Faust table on RocksDB; the aiokafka producer is faked (a unit edge) so the test
+decides when the broker confirms a changelog batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from types import SimpleNamespace
+
+import orjson
+import pytest
+from faust.types import TP
+from faust.utils import json
+
+from detectors import load_policy
+from streams.delivery import DeliveryError
+from streams.process import DEMO_POLICY
+from streams.settings import Settings
+from streams.worker import build_pipeline
+
+
+class Batch:
+    """aiokafka's record batch, as the table fills it."""
+
+    def __init__(self) -> None:
+        self.records: list[tuple[bytes, bytes | None]] = []
+
+    def append(self, key, value, timestamp):
+        self.records.append((key, value))
+        return object()
+
+
+class ChangelogProducer:
+    """Keeps every batch sent with a future the test resolves: the broker's answer."""
+
+    def __init__(self, confirm_at_once: bool = False) -> None:
+        self.confirm_at_once = confirm_at_once
+        self.sent: list[tuple[int, list[tuple[bytes, bytes | None]], asyncio.Future[object]]] = []
+
+    def create_batch(self) -> Batch:
+        return Batch()
+
+    async def send_batch(self, batch, topic, partition):
+        future = asyncio.get_running_loop().create_future()
+        self.sent.append((partition, batch.records, future))
+        if self.confirm_at_once:
+            self.confirm()
+        return future
+
+    def confirm(self, error: Exception | None = None) -> None:
+        for partition, _, future in self.sent:
+            if not future.done():
+                if error:
+                    future.set_exception(error)
+                else:
+                    future.set_result(SimpleNamespace(topic_partition=TP("changelog", partition), offset=0))
+
+
+@pytest.fixture
+def table(tmp_path, monkeypatch):
+    """The worker's ``detector_state`` table; a key ``family|<text><digit>`` is on partition digit % 2."""
+    pipeline = build_pipeline(Settings(role="detect", data_dir=tmp_path), load_policy(DEMO_POLICY))
+    state = pipeline.tables.state
+    producer = ChangelogProducer()
+    pipeline.app.producer = SimpleNamespace(_ensure_producer=lambda: producer)
+    # Faust takes the partition from the event being processed; here, from the key
+    monkeypatch.setattr(state, "partition_for_key", lambda key: int(key[-1]) % 2)
+    state.test_producer = producer
+    state.test_engine = pipeline.engine
+    return state
+
+
+def in_rocksdb(table, key: str):
+    value = table.data._db_for_partition(int(key[-1]) % 2).get(json.dumps(key))
+    return None if value is None else orjson.loads(value)
+
+
+def test_a_batch_writes_each_key_once_to_the_changelog_and_to_rocksdb_only_once_the_broker_has_it(table):
+    producer = table.test_producer
+
+    async def batch():
+        for n in range(3):
+            table["conduct|D0"] = {"n": n}
+        table["conduct|D1"] = {"n": 10}
+        table["conduct|D2"] = {"n": 20}
+        assert table.get("conduct|D0") == {"n": 2}  # the batch reads its own writes
+        assert producer.sent == [] and in_rocksdb(table, "conduct|D0") is None  # held until done
+        flushing = asyncio.create_task(table.flush())
+        await asyncio.sleep(0.05)
+        sent = sorted((partition, records) for partition, records, _ in producer.sent)
+        assert sent == [  # one producer batch per partition, each key once with its last value
+            (0, [(b'"conduct|D0"', b'{"n":2}'), (b'"conduct|D2"', b'{"n":20}')]),
+            (1, [(b'"conduct|D1"', b'{"n":10}')]),
+        ]
+        assert not flushing.done() and in_rocksdb(table, "conduct|D0") is None  # not before the broker
+        producer.confirm()
+        await flushing
+
+    asyncio.run(batch())
+    assert in_rocksdb(table, "conduct|D0") == {"n": 2} and in_rocksdb(table, "conduct|D1") == {"n": 10}
+
+
+def test_a_changelog_batch_the_broker_refuses_writes_nothing_to_rocksdb(table):
+    async def batch():
+        table["conduct|D0"] = {"n": 1}
+        flushing = asyncio.create_task(table.flush())
+        await asyncio.sleep(0.05)
+        table.test_producer.confirm(RuntimeError("refused"))
+        await flushing
+
+    with pytest.raises(DeliveryError, match="changelog"):
+        asyncio.run(batch())
+    assert in_rocksdb(table, "conduct|D0") is None
+
+
+def test_reads_come_from_a_cache_of_recent_values_each_reader_with_its_own_copy(table, monkeypatch):
+    table.test_producer.confirm_at_once = True
+    table.cache_keys = 2
+
+    async def batch():
+        for n in range(3):
+            table[f"conduct|D{n}"] = {"n": n, "log": []}
+        await table.flush()
+
+    asyncio.run(batch())
+    reads: list[bytes] = []
+    read = table.data._get
+    monkeypatch.setattr(table.data, "_get", lambda key: reads.append(key) or read(key))
+
+    mine = table.get("conduct|D2")
+    mine["log"].append("changed by a detector that then failed")
+    assert table.get("conduct|D2") == {"n": 2, "log": []} and reads == []  # from the cache, a copy
+    assert table.get("conduct|D0") == {"n": 0, "log": []}  # the least recently used went to RocksDB
+    assert reads == [b'"conduct|D0"']
+
+
+def test_idle_keys_expire_by_their_own_partition_s_newest_event_time(table):
+    table.test_producer.confirm_at_once = True
+    engine = table.test_engine
+    horizon = engine.state_horizon["conduct"]
+    last = 1_800_000_000.0
+
+    async def sweep(partition: int, newest: float) -> tuple[int, int]:
+        table.advance(partition, newest)
+        return await table.expire(engine.expired)
+
+    async def run() -> None:
+        table["conduct|D0"] = {"last": last}
+        table["conduct|D1"] = {"last": last}
+        await table.flush()
+        table.advance(1, last)  # partition 1 receives nothing newer than its key
+        assert await sweep(0, last + horizon + 1) == (1, 1)
+        assert in_rocksdb(table, "conduct|D0") is None and in_rocksdb(table, "conduct|D1") == {"last": last}
+        assert await sweep(1, last + horizon) == (1, 0)  # within the horizon
+        assert await sweep(1, last + horizon + 1) == (0, 1)  # until its own events move on
+
+    asyncio.run(run())
+    assert in_rocksdb(table, "conduct|D1") is None
+    tombstones = [records for _, records, _ in table.test_producer.sent[-2:]]
+    assert tombstones == [[(b'"conduct|D0"', None)], [(b'"conduct|D1"', None)]]
