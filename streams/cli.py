@@ -33,6 +33,9 @@ err = Console(stderr=True)
 PolicyOpt = Annotated[
     Path | None, typer.Option("--policy", help="Policy YAML (env CM_POLICY); built-in cn defaults if unset")
 ]
+MetricsOpt = Annotated[
+    str | None, typer.Option("--metrics", help="HOST:PORT for /metrics and /healthz; none if unset")
+]
 BrokerOpt = Annotated[
     str | None,
     typer.Option("--broker", help="Kafka broker, e.g. kafka://localhost:9092 (env CM_KAFKA_BROKER)"),
@@ -402,10 +405,7 @@ def actions_decide(
 
 @actions_app.command("deliver")
 def actions_deliver(
-    metrics_listen: Annotated[
-        str | None,
-        typer.Option("--metrics", help="HOST:PORT for /metrics and /healthz; none if unset"),
-    ] = None,
+    metrics_listen: MetricsOpt = None,
     policy: PolicyOpt = None,
     broker: BrokerOpt = None,
 ) -> None:
@@ -456,10 +456,7 @@ def postfix_policy(
     fail: Annotated[
         str, typer.Option("--fail", help="before the block list is loaded: open (DUNNO) or closed (defer)")
     ] = "open",
-    metrics_listen: Annotated[
-        str | None,
-        typer.Option("--metrics", help="HOST:PORT for /metrics and /healthz; none if unset"),
-    ] = None,
+    metrics_listen: MetricsOpt = None,
     policy: PolicyOpt = None,
     broker: BrokerOpt = None,
 ) -> None:
