@@ -262,6 +262,10 @@ def test_the_policy_service_answers_postfix_in_its_protocol(worker, tmp_path: Pa
                 stream.write(b"request=smtpd_access_policy\nprotocol_state=RCPT\nsender=" + sender + b"\n\n")
                 stream.flush()
                 assert stream.readline() == b"action=DUNNO\n" and stream.readline() == b"\n"
+        listening = subprocess.run(
+            ["ss", "-Hltn", f"sport = :{policy.port}"], capture_output=True, text=True, check=True
+        ).stdout.split()
+        assert listening[2] == "1024"  # the accept backlog (ss shows it as Send-Q) of docs/performance.md
     finally:
         policy.stop()
 

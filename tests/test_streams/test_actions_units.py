@@ -4,6 +4,7 @@ CLI's early exits, and the deliverer's retry, backoff and circuit logic."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
@@ -520,3 +521,17 @@ def test_a_dead_letter_is_keyed_by_its_action_id():
     endpoint.dead_letter = dead_letter
     asyncio.run(endpoint.deliver(action("a7"), published=0.0))
     assert keys == [b"a7"]
+
+
+def test_actions_list_on_the_command_line_shows_the_newest_request_first(monkeypatch):
+    from streams.actions import run
+
+    actions = {a.action_id: a for a in (action("old", at=T0), action("new", at=T0 + timedelta(days=1)))}
+
+    async def read(settings):
+        return actions
+
+    monkeypatch.setattr(run, "read_actions", read)
+    result = CliRunner().invoke(app, ["actions", "list", "--format", "json"], env={"CM_POLICY": None})
+    assert result.exit_code == 0, result.output
+    assert [json.loads(line)["action_id"] for line in result.stdout.splitlines()] == ["new", "old"]
