@@ -67,4 +67,9 @@ def register_views(pipeline: Pipeline, settings: Settings, policy: Policy) -> No
         desk=ActionDesk(follower, send),
     )
     pipeline.on_stored.append(console.service.after_store)
+
+    async def close_streams(_: Any) -> None:  # else shutdown waits 60 s for each open stream
+        console.service.hub.close()
+
+    app.web.web_app.on_shutdown.append(close_streams)
     app.web.web_app.router.add_routes(console.routes())

@@ -481,6 +481,8 @@ class ConsoleAPI:
                 except TimeoutError:
                     await response.write(b": keep-alive\n\n")
                     continue
+                if message is None:  # the hub closed: the process is shutting down
+                    break
                 await response.write(self._sse(message, principal))
         except ConnectionResetError:
             pass  # the client went away

@@ -58,6 +58,14 @@ class StreamHub:
             return list(self.kept)
         return [m for m in self.kept if int(m.id.rsplit("-", 1)[1]) > int(number)]
 
+    def close(self) -> None:
+        """End every open stream (the process is shutting down: the web server waits for them)."""
+        for queue in list(self.subscribers):
+            while not queue.empty():
+                queue.get_nowait()
+            queue.put_nowait(None)  # type: ignore[arg-type]
+        self.subscribers.clear()
+
     def subscribe(self) -> asyncio.Queue[Message]:
         queue: asyncio.Queue[Message] = asyncio.Queue(maxsize=1000)
         self.subscribers.add(queue)

@@ -126,6 +126,9 @@ def run_console(settings: Settings, policy: Policy) -> None:
         state["follower"] = asyncio.create_task(StoreFollower(console).run())
         await follower.start()
 
+    async def close_streams(app: web.Application) -> None:
+        console.service.hub.close()
+
     async def stop(app: web.Application) -> None:
         state["follower"].cancel()
         await follower.stop()
@@ -138,5 +141,6 @@ def run_console(settings: Settings, policy: Policy) -> None:
     app = web.Application()
     app.router.add_routes([*console.routes(), web.get("/metrics", metrics_view)])
     app.on_startup.append(start)
+    app.on_shutdown.append(close_streams)
     app.on_cleanup.append(stop)
     web.run_app(app, host=settings.web_host, port=settings.web_port, print=None, access_log=None)
