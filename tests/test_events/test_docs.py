@@ -72,3 +72,23 @@ def test_the_severity_and_subject_kind_lists_are_the_alert_schema_s():
     schema = Alert.model_json_schema()
     assert severity == schema["properties"]["severity"]["enum"]
     assert kind == schema["$defs"]["Subject"]["properties"]["kind"]["enum"]
+
+
+def test_every_test_docs_promises_md_names_exists():
+    """Each row's tests are `file.py::name` or `::name` (same file as the reference before it)."""
+    tests = Path(__file__).resolve().parents[1]
+    defined = {}
+    for path in tests.rglob("test_*.py"):
+        defined.setdefault(path.name, set()).update(
+            re.findall(r"^def (test_\w+)", path.read_text("utf-8"), re.M)
+        )
+    table = (DOC_DIR / "promises.md").read_text(encoding="utf-8")
+    named, missing = 0, []
+    for row in (line for line in table.splitlines() if line.startswith("| ")):
+        current = None
+        for file, name in re.findall(r"([\w]+\.py)?::(test_\w+)", row):
+            current = file or current
+            named += 1
+            if current is None or name not in defined.get(current, set()):
+                missing.append(f"{current}::{name}")
+    assert named > 500 and not missing, missing
