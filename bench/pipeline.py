@@ -229,7 +229,18 @@ def _latency(settings: Settings, worker: _Worker) -> list[float]:
     return samples
 
 
-def _percentile(values: list[float], q: float) -> float:
+def embedded_unless(
+    configured: bool, settings: Settings, work: Path
+) -> tuple[Settings, BrokerProcess | None]:
+    """``settings`` on an embedded Tansu under ``work`` (and that broker), unless a broker is configured."""
+    if configured:
+        return settings, None
+    broker = start_tansu(work / "tansu")
+    return settings.model_copy(update={"kafka_broker": broker.url}), broker
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The ``q`` quantile of ``values`` (nearest rank)."""
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
@@ -239,10 +250,7 @@ def run_bench(
 ) -> dict[str, Any]:
     """Run the whole benchmark; return the report (the JSON keys of cli.md)."""
     work = Path(tempfile.mkdtemp(prefix="cm-bench-"))
-    broker: BrokerProcess | None = None
-    if not broker_configured:
-        broker = start_tansu(work / "tansu")
-        settings = settings.model_copy(update={"kafka_broker": broker.url})
+    settings, broker = embedded_unless(broker_configured, settings, work)
     tag = uuid.uuid4().hex[:6]
     topics = Topics(**{name: f"bench{tag}.{value}" for name, value in Topics().model_dump().items()})
     settings = settings.model_copy(update={"topics": topics})
@@ -286,7 +294,7 @@ def run_bench(
         "floor_ratio": round(pipeline / floor, 4),
         "hops": HOPS,
         "latency_p50_ms": round(statistics.median(latencies) * 1000, 1),
-        "latency_p99_ms": round(_percentile(latencies, 0.99) * 1000, 1),
+        "latency_p99_ms": round(percentile(latencies, 0.99) * 1000, 1),
         "broker": "tansu" if broker else settings.kafka_broker,
         "partitions": settings.partitions,
         "work_dir": str(work),

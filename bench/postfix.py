@@ -26,8 +26,9 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
+from bench.pipeline import embedded_unless, percentile
 from events import Action
-from infra.brokers import BrokerProcess, free_port, start_tansu
+from infra.brokers import free_port
 from streams.settings import Settings, Topics
 
 
@@ -105,11 +106,6 @@ async def _load(
     return time.perf_counter() - started, latencies, answers
 
 
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
 def run_postfix_bench(
     settings: Settings,
     broker_configured: bool,
@@ -122,10 +118,7 @@ def run_postfix_bench(
     import uvloop
 
     work = Path(tempfile.mkdtemp(prefix="cm-bench-postfix-"))
-    broker: BrokerProcess | None = None
-    if not broker_configured:
-        broker = start_tansu(work / "tansu")
-        settings = settings.model_copy(update={"kafka_broker": broker.url})
+    settings, broker = embedded_unless(broker_configured, settings, work)
     tag = uuid.uuid4().hex[:6]
     settings = settings.model_copy(update={"topics": Topics(actions=f"bench{tag}.actions")})
     service: subprocess.Popen[bytes] | None = None
@@ -175,7 +168,7 @@ def run_postfix_bench(
         "blocks": blocks,
         "requests_per_s": round(len(latencies) / elapsed, 1),
         "latency_p50_ms": round(statistics.median(latencies) * 1000, 2),
-        "latency_p99_ms": round(_percentile(latencies, 0.99) * 1000, 2),
+        "latency_p99_ms": round(percentile(latencies, 0.99) * 1000, 2),
         "latency_max_ms": round(max(latencies) * 1000, 2),
         "answers": answers,
         "broker": "tansu" if broker else settings.kafka_broker,

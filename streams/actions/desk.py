@@ -10,7 +10,7 @@ caller is told so.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -24,6 +24,12 @@ from streams.actions.follower import ActionFollower
 from streams.console.triage import MAX_TEXT, audit_id
 
 Send = Callable[[DecisionCommand], Awaitable[None]]
+
+
+def newest_first(actions: Iterable[Action], state: ActionState | None = None) -> list[Action]:
+    """``actions`` (of ``state``), newest request first: the order of the console and the CLI."""
+    chosen = [a for a in actions if state is None or a.state == state]
+    return sorted(chosen, key=lambda a: (a.requested_at, a.action_id), reverse=True)
 
 
 class DecisionNotApplied(ComplianceMonitorError, TimeoutError):
@@ -51,8 +57,7 @@ class ActionDesk:
 
     def list(self, state: ActionState | None = None) -> list[Action]:
         """Actions (of ``state``), newest request first."""
-        actions = [a for a in self.follower.actions.values() if state is None or a.state == state]
-        return sorted(actions, key=lambda a: (a.requested_at, a.action_id), reverse=True)
+        return newest_first(self.follower.actions.values(), state)
 
     async def decide(
         self,

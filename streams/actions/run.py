@@ -8,16 +8,14 @@ from detectors.action_book import Decision
 from events import Action
 from events.alert import ActionState
 from streams.actions.commands import DecisionCommand, commands_topic
-from streams.actions.desk import ActionDesk
+from streams.actions.desk import ActionDesk, newest_first
 from streams.actions.follower import ActionFollower, read_actions
 from streams.settings import Settings
 
 
 async def list_actions(settings: Settings, state: ActionState | None) -> list[Action]:
     """The actions on the topic now (of ``state``), newest request first."""
-    actions = (await read_actions(settings)).values()
-    ordered = sorted(actions, key=lambda a: (a.requested_at, a.action_id), reverse=True)
-    return [a for a in ordered if state is None or a.state == state]
+    return newest_first((await read_actions(settings)).values(), state)
 
 
 async def decide_action(
