@@ -27,3 +27,7 @@ class DetectorError(ComplianceMonitorError):
         self.rule_id = rule_id
         self.event_uid = event_uid
         super().__init__(f"rule {rule_id} failed on {event_uid}: {type(cause).__name__}: {cause}")
+
+
+class LexiconError(ComplianceMonitorError, ValueError):
+    """A lexicon line that cannot be read; the message names the file and line."""

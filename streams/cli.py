@@ -144,12 +144,16 @@ def backtest(
 
 @app.command()
 def score(
-    events: Annotated[Path, typer.Argument(help="the simulator's events (with cmlabel ground truth)")],
-    alerts: Annotated[Path, typer.Argument(help="alerts from backtest --out")],
+    events: Annotated[
+        Path, typer.Argument(help="labelled events (cmlabel ground truth, cmevasion kinds)", exists=True)
+    ],
+    alerts: Annotated[Path, typer.Argument(help="alerts from backtest --out", exists=True)],
 ) -> None:
-    """Recall and precision per rule of alerts against a simulated file's labelled cases."""
+    """Recall and precision per rule of alerts against a labelled file's cases (and per
+    evasion kind when its events say ``cmevasion``)."""
     import orjson
 
+    from streams.score import RuleScore, score_by_kind
     from streams.score import score as score_alerts
 
     def read(path: Path) -> list[dict]:
@@ -163,11 +167,20 @@ def score(
                 out.append(value)
         return out
 
-    for rule, result in sorted(score_alerts(read(events), read(alerts)).items()):
-        typer.echo(
-            f"{rule:42} cases {len(result.cases):4} found {len(result.found):4} alerts {result.alerts:4} "
+    def line(name: str, result: RuleScore) -> str:
+        return (
+            f"{name:42} cases {len(result.cases):4} found {len(result.found):4} alerts {result.alerts:4} "
             f"recall {result.recall:.3f} precision {result.precision:.3f}"
         )
+
+    event_lines, alert_lines = read(events), read(alerts)
+    for rule, result in sorted(score_alerts(event_lines, alert_lines).items()):
+        typer.echo(line(rule, result))
+    by_kind = score_by_kind(event_lines, alert_lines)
+    if by_kind:
+        typer.echo("by evasion kind (cmevasion):")
+        for kind, result in sorted(by_kind.items()):
+            typer.echo(line(f"  {kind}", result))
 
 
 @app.command()

@@ -1,6 +1,8 @@
 """Score alerts against the simulator's ``cmlabel`` ground truth (recall and precision per rule).
 
-``cmlabel`` holds one or more comma-separated labels ``<rule_id>#<case>``.
+``cmlabel`` holds one or more comma-separated labels ``<rule_id>#<case>``. An event may
+also carry ``cmevasion``, the way its text evades keyword filters (``homophone``, ``pinyin``
+…); then :func:`score_by_kind` gives recall and precision per kind.
 """
 
 from __future__ import annotations
@@ -48,6 +50,46 @@ def score(events: Iterable[dict[str, Any]], alerts: Iterable[dict[str, Any]]) ->
         matching = {label for label in hits if label.split("#", 1)[0] == rule}
         result.found |= matching
         result.true_alerts += bool(matching) or _composite_is_real(rule, hits)
+    return dict(scores)
+
+
+def score_by_kind(
+    events: Iterable[dict[str, Any]], alerts: Iterable[dict[str, Any]], attribute: str = "cmevasion"
+) -> dict[str, RuleScore]:
+    """Per value of ``attribute``: the labelled cases of events with that value found by an
+    alert of their rule, and, of the alerts of the rules labelled (cases or near misses) on
+    such events, those that are real."""
+    kinds: dict[str, str] = {}
+    rules: dict[str, set[str]] = defaultdict(set)
+    labels: dict[str, set[str]] = {}
+    scores: dict[str, RuleScore] = defaultdict(RuleScore)
+    for event in events:
+        kind = event.get(attribute)
+        if not kind:
+            continue
+        uid = f"{event['source']}/{event['id']}"
+        kinds[uid] = str(kind)
+        for label in filter(None, str(event.get("cmlabel") or "").split(",")):
+            labels.setdefault(uid, set()).add(label)
+            rules[str(kind)].add(label.removeprefix("near_miss:").split("#", 1)[0])
+            if not label.startswith("near_miss:"):
+                scores[str(kind)].cases.add(label)
+    for alert in alerts:
+        rule = alert["rule_id"]
+        for kind in {kinds[uid] for uid in alert["event_ids"] if uid in kinds}:
+            if rule not in rules[kind]:
+                continue  # a rule the file does not score on this kind
+            result = scores[kind]
+            result.alerts += 1
+            hits = {
+                label
+                for uid in alert["event_ids"]
+                if kinds.get(uid) == kind
+                for label in labels.get(uid, ())
+                if label.split("#", 1)[0] == rule
+            }
+            result.found |= hits
+            result.true_alerts += bool(hits)
     return dict(scores)
 
 

@@ -11,7 +11,7 @@ from pydantic import Field
 from detectors.base import Detector, Finding, Routed, RuleConfig, State
 from detectors.conduct._calls import SOURCE_CN_2026, collection_call, started
 from detectors.durations import Duration, local_day_window
-from detectors.text import default_matcher, normalize
+from detectors.text import default_matcher, matched_as, normalize
 from detectors.text.speech import agent_turns
 from events import Subject
 from events.alert import Severity
@@ -60,6 +60,7 @@ class ProhibitedLanguage(Detector[ProhibitedLanguageConfig]):
                 "case_id": collection.case_id,
                 "categories": categories,
                 "terms": sorted({m.term for m in matches}),
+                "matched_as": matched_as(matches),
                 "sentences": list(dict.fromkeys(m.sentence for m in matches))[:5],
                 "source": f"{SOURCE_CN_2026}; GB/T 45251—2025; Regulation F 12 CFR 1006.14, 1006.18",
             },

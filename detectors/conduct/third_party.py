@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 from detectors.base import Detector, Finding, Routed, RuleConfig, State
 from detectors.conduct._calls import SOURCE_CN_2026, THIRD_PARTIES, collection_call, started
 from detectors.durations import Duration, format_duration
-from detectors.text import default_matcher
+from detectors.text import default_matcher, matched_as
 from detectors.text.matcher import find_amounts
 from detectors.text.speech import agent_turns
 from detectors.windows import record
@@ -63,6 +63,7 @@ class ThirdPartyDisclosure(Detector[DisclosureConfig]):
                 "contact_role": collection.contact_role,
                 "number": event.data.callee,
                 "terms": terms,
+                "matched_as": matched_as(matches),
                 "amounts": amounts,
                 "sentences": list(dict.fromkeys(m.sentence for m in matches))[:5],
                 "source": f"{SOURCE_CN_2026}; Regulation F 12 CFR 1006.6(d)",

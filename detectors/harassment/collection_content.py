@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import NamedTuple
 
 from pydantic import Field
 
 from detectors.base import Detector, Finding, Routed, RuleConfig, State
 from detectors.durations import Duration
-from detectors.text import default_matcher
+from detectors.text import MatchKind, default_matcher, matched_as
 from detectors.text.speech import outside_party_text
 from events import Subject
 from events.alert import Severity
@@ -16,12 +17,19 @@ from events.alert import Severity
 COLLECTION = frozenset({"collection"})
 
 
-def collection_terms(text: str) -> tuple[list[str], list[str]]:
-    """Distinct collection terms in ``text`` and the sentences they stand in."""
+class TermsFound(NamedTuple):
+    """Distinct collection terms in a text, the sentences they stand in, and how each matched."""
+
+    terms: list[str]
+    sentences: list[str]
+    matched_as: dict[str, list[MatchKind]]
+
+
+def collection_terms(text: str) -> TermsFound:
+    """The collection terms of ``text``."""
     matches = default_matcher().find(text, COLLECTION)
     terms = sorted({m.term for m in matches})
-    sentences = list(dict.fromkeys(m.sentence for m in matches))
-    return terms, sentences
+    return TermsFound(terms, list(dict.fromkeys(m.sentence for m in matches)), matched_as(matches))
 
 
 class CollectionContentConfig(RuleConfig):
@@ -45,7 +53,7 @@ class CollectionContent(Detector[CollectionContentConfig]):
         employee = item.facts.get("employee_id")
         if not employee:
             return None
-        terms, sentences = collection_terms(outside_party_text(item.event))
+        terms, sentences, how = collection_terms(outside_party_text(item.event))
         if len(terms) < self.config.min_terms:
             return None
         ts = item.event.timestamp
@@ -60,6 +68,7 @@ class CollectionContent(Detector[CollectionContentConfig]):
                 "employee_id": employee,
                 "channel": item.facts.get("channel"),
                 "terms": terms,
+                "matched_as": how,
                 "sentences": sentences[:5],
                 "min_terms": self.config.min_terms,
             },

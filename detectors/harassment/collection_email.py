@@ -95,7 +95,7 @@ class CollectionEmail(Detector[CollectionEmailConfig]):
         domain = item.key
         if domain_in(domain, self.policy.company.allow_mail_domains):
             return None
-        terms, sentences = collection_terms(outside_party_text(event))
+        terms, sentences, how = collection_terms(outside_party_text(event))
         if len(terms) < self.config.min_terms:
             return None
         sender, ts = event.data.from_address, event.timestamp
@@ -129,6 +129,7 @@ class CollectionEmail(Detector[CollectionEmailConfig]):
                 "domain": domain,
                 "free_mail": domain in FREE_MAIL_DOMAINS,
                 "terms": terms,
+                "matched_as": how,
                 "sentences": sentences[:5],
                 "domain_senders": senders,
                 "min_terms": self.config.min_terms,

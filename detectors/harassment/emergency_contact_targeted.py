@@ -51,7 +51,7 @@ class EmergencyContactTargeted(Detector[EmergencyContactTargetedConfig]):
         listers = self._listers(employee, item.facts["line"])
         if not listers:
             return None
-        terms, sentences = collection_terms(outside_party_text(item.event))
+        terms, sentences, how = collection_terms(outside_party_text(item.event))
         content = len(terms) >= self.config.min_terms
         width = self.config.window.total_seconds()
         ts = item.event.timestamp
@@ -80,6 +80,7 @@ class EmergencyContactTargeted(Detector[EmergencyContactTargetedConfig]):
                         "min_contacts": self.config.min_contacts,
                         "window": format_duration(self.config.window),
                         "collection_terms": terms,
+                        "matched_as": how,
                         "sentences": sentences[:5],
                     },
                     employee_ids=sorted({debtor, *contacts}),

@@ -1,8 +1,10 @@
 """Text normalisation before matching, keeping a map back to the original positions.
 
 Traditional -> simplified Chinese (OpenCC ``t2s``), NFKC (full-width -> half-width),
-case folding, and every whitespace, punctuation, separator and control character
-dropped, so ``坐 牢``, ``坐-牢``, ``老賴`` and ``ＰＯＬＩＣＥ`` read ``坐牢``, ``老赖``, ``police``.
+case folding, and every whitespace, punctuation, separator, control character, symbol and
+emoji dropped (with the variation selectors, skin-tone modifiers, joiners and keycaps that
+build emoji sequences), so ``坐 牢``, ``坐-牢``, ``坐★牢``, ``坐😀牢``, ``老賴`` and ``ＰＯＬＩＣＥ``
+read ``坐牢``, ``老赖``, ``police``.
 """
 
 from __future__ import annotations
@@ -13,7 +15,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 from itertools import chain
 
-_DROPPED = ("P", "Z", "C")  # punctuation, separators (spaces), control/format characters
+_DROPPED = ("P", "Z", "C", "S")  # punctuation, separators (spaces), control/format characters, symbols
+_EMOJI_PARTS = ((0xFE00, 0xFE0F), (0x20E3, 0x20E3), (0xE0100, 0xE01EF))
+"""Variation selectors and the enclosing keycap: marks, yet only ever parts of an emoji."""
+_KEYCAP = re.compile("[0-9#*]\ufe0f?\u20e3")
+"""A keycap emoji (``1️⃣``): its digit goes with it."""
+_HIDDEN = "\u200b"
+"""A zero-width space: what a keycap becomes before the drop, one for one (positions stay)."""
 
 
 @lru_cache(maxsize=1)
@@ -45,7 +53,8 @@ def _dropped_class() -> str:
         if 0xD800 <= code <= 0xDFFF:
             continue
         category = unicodedata.category(chr(code))
-        if category[0] in _DROPPED and category != "Cn":  # unassigned code points never appear
+        emoji_part = any(a <= code <= b for a, b in _EMOJI_PARTS)
+        if emoji_part or (category[0] in _DROPPED and category != "Cn"):  # unassigned never appear
             if ranges and ranges[-1][1] == code - 1:
                 ranges[-1] = (ranges[-1][0], code)
             else:
@@ -62,6 +71,8 @@ def _fold(char: str) -> str:
 @lru_cache(maxsize=50_000)
 def normalize(text: str) -> Normalized:
     """Normalise ``text`` for matching; see the module docstring."""
+    if "\u20e3" in text:
+        text = _KEYCAP.sub(lambda keycap: _HIDDEN * len(keycap.group()), text)
     converter = _converter()
     simplified = converter.convert(text)
     if len(simplified) != len(text):  # a phrase mapping changed the length: convert char by char
@@ -78,6 +89,11 @@ def normalize(text: str) -> Normalized:
         out.append(piece)
         positions.extend([index] * len(piece))
     return Normalized("".join(out), tuple(positions))
+
+
+def fold(text: str) -> str:
+    """Simplified Chinese and NFKC only, nothing dropped."""
+    return unicodedata.normalize("NFKC", _converter().convert(text))
 
 
 def normalize_term(term: str) -> str:

@@ -516,14 +516,17 @@ TEXT_FIELDS = ("text", "subject", "body_text")
 
 def marked(event: dict[str, Any]) -> dict[str, Any]:
     """``event`` with the lexicon terms in its transcript turns and texts marked as
-    ``matches: [{start, end, category, term}]`` (turns: on the turn; texts: ``data.matches``)."""
+    ``matches: [{start, end, category, term, how}]`` (turns: on the turn; texts: ``data.matches``)."""
     from detectors.text.matcher import default_matcher
 
     matcher = default_matcher()
 
     def found(text: str) -> list[dict[str, Any]]:
         hits = matcher.find(text)
-        return [{"start": m.start, "end": m.end, "category": m.category, "term": m.term} for m in hits]
+        return [
+            {"start": m.start, "end": m.end, "category": m.category, "term": m.term, "how": m.how}
+            for m in hits
+        ]
 
     data = dict(event.get("data") or {})
     texts = {f: found(data[f]) for f in TEXT_FIELDS if isinstance(data.get(f), str)}

@@ -411,15 +411,20 @@ def test_evidence_marks_the_lexicon_terms_in_transcripts(worker):
     hello = "您好，我是华信资产管理有限公司的催收专员，工号A100。"
     turns = [
         {"speaker": "agent", "text": hello, "start_s": 0},
-        {"speaker": "agent", "text": "再不还钱让你坐牢", "start_s": 4},
+        {"speaker": "agent", "text": "再不还钱让你坐牢，等着去座★牢吧", "start_s": 4},
     ]
     send(worker, [collection_call(debtor, at(10), transcript=turns)])
     threat = worker.wait_for(lambda: alert_for(worker, "conduct.prohibited_language", debtor), what="threat")
     alert = json_of(worker, f"/api/v1/alerts/{threat['alert_id']}")[1]
     [event] = alert["evidence"]
     marked = event["data"]["transcript"][1]
-    assert {"start": 6, "end": 8, "category": "threat", "term": "坐牢"} in marked["matches"]
-    assert all(marked["text"][m["start"] : m["end"]] == m["term"] for m in marked["matches"])
+    assert {"start": 6, "end": 8, "category": "threat", "term": "坐牢", "how": "exact"} in marked["matches"]
+    assert {"start": 12, "end": 15, "category": "threat", "term": "坐牢", "how": "homophone"} in marked[
+        "matches"
+    ]
+    assert all(
+        marked["text"][m["start"] : m["end"]] == m["term"] for m in marked["matches"] if m["how"] == "exact"
+    )
 
 
 def test_evidence_marks_the_lexicon_terms_in_sms_and_mail_texts(worker, texts):
@@ -427,7 +432,8 @@ def test_evidence_marks_the_lexicon_terms_in_sms_and_mail_texts(worker, texts):
         [event] = json_of(worker, f"/api/v1/alerts/{alert['alert_id']}")[1]["evidence"]
         data = event["data"]
         for field, found in data["matches"].items():  # positions in the text as shown
-            assert found and all(data[field][m["start"] : m["end"]] == m["term"] for m in found), field
+            exact = [m for m in found if m["how"] == "exact"]
+            assert exact and all(data[field][m["start"] : m["end"]] == m["term"] for m in exact), field
         return {field: [m["term"] for m in found] for field, found in data["matches"].items()}
 
     sms_terms = matches(texts["sms"])

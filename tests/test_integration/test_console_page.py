@@ -147,6 +147,7 @@ def test_event_text_renders_as_text_never_as_markup(browser, worker, scenario):
     page.wait_for_selector("#detail .timeline li")
     assert HOSTILE.replace("坐牢", "") in page.inner_text("#detail .timeline")
     assert "坐牢" in page.locator("#detail mark").all_inner_texts()  # the threat term the API marked
+    assert "threat: 坐牢 (exact)" in [m.get_attribute("title") for m in page.locator("#detail mark").all()]
     assert page.evaluate("window.hacked") is None
     assert page.locator("#detail img").count() == 0 and page.locator("#detail script").count() == 0
     assert errors == []

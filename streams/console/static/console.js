@@ -196,13 +196,13 @@ function section(title, ...children) {
 }
 
 function highlighted(text, matches = []) {
-  // the lexicon terms the API found, marked; everything stays text nodes
+  // the lexicon terms the API found, marked with the term and how it matched; everything stays text nodes
   const node = el("p", { class: "text" });
   const value = String(text);
   let at = 0;
   for (const m of [...matches].sort((a, b) => a.start - b.start)) {
     if (m.start < at) continue;
-    node.append(value.slice(at, m.start), el("mark", { title: m.category, text: value.slice(m.start, m.end) }));
+    node.append(value.slice(at, m.start), el("mark", { title: `${m.category}: ${m.term} (${m.how})`, text: value.slice(m.start, m.end) }));
     at = m.end;
   }
   node.append(value.slice(at));

@@ -1,0 +1,36 @@
+"""The labelled evasion set (tests/files/evasion.jsonl): recall per evasion kind and precision."""
+
+from pathlib import Path
+
+import orjson
+import pytest
+
+from detectors import load_policy
+from streams.backtest import run_backtest
+from streams.score import score, score_by_kind
+
+FILES = Path(__file__).resolve().parents[1] / "files"
+REPO = FILES.parents[1]
+
+
+@pytest.fixture(scope="module")
+def scored():
+    path = FILES / "evasion.jsonl"
+    report = run_backtest(path, load_policy(REPO / "infra" / "policy" / "demo.yaml"))
+    events = [orjson.loads(line) for line in path.read_bytes().splitlines()]
+    alerts = [a.model_dump(mode="json") for a in report.alerts.values()]
+    return score(events, alerts), score_by_kind(events, alerts)
+
+
+def test_every_evasion_kind_is_found_at_recall_095_or_more(scored):
+    _, by_kind = scored
+    assert set(by_kind) == {"plain", "normalised", "symbol", "homophone", "pinyin", "mixed"}
+    for kind, result in by_kind.items():
+        assert result.recall >= 0.95, (kind, result)
+
+
+def test_precision_over_the_set_is_098_or_more(scored):
+    by_rule, _ = scored
+    alerts = sum(r.alerts for r in by_rule.values())
+    true = sum(r.true_alerts for r in by_rule.values())
+    assert alerts and true / alerts >= 0.98, (true, alerts)
