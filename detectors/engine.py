@@ -18,6 +18,7 @@ from detectors.policy import Policy
 from detectors.privacy import SENSITIVE_CATEGORIES, Pseudonymizer, PseudonymRecord
 from detectors.registry import DETECTORS
 from detectors.routing import resolve, route, routed_types
+from detectors.text import default_matcher
 from detectors.windows import ALLOWED_LATENESS
 from events import Action, Alert, Event, Subject
 from events.models import EmergencyContactChangedEvent, EmployeeUpsertedEvent, ReimbursementSubmittedEvent
@@ -47,6 +48,7 @@ class Engine:
     ) -> None:
         self.policy = policy
         self.pseudonymizer = pseudonymizer
+        default_matcher().warm()  # lexicons read (a bad line stops start-up) and loaded before any event
         self.directory = Directory({} if directory_store is None else directory_store, policy)
         self.book = AlertBook(policy.policy_version, policy.timezone, clock)
         self.detectors: dict[str, list[Detector[Any]]] = defaultdict(list)

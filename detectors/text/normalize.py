@@ -47,18 +47,18 @@ def _kept_run() -> re.Pattern[str]:
 
 
 def _dropped_class() -> str:
-    """A regex character class of every code point in the dropped categories."""
+    """A regex character class of every code point in the dropped categories, and the emoji parts."""
     ranges: list[tuple[int, int]] = []
     for code in range(0x110000):
         if 0xD800 <= code <= 0xDFFF:
             continue
         category = unicodedata.category(chr(code))
-        emoji_part = any(a <= code <= b for a, b in _EMOJI_PARTS)
-        if emoji_part or (category[0] in _DROPPED and category != "Cn"):  # unassigned never appear
+        if category[0] in _DROPPED and category != "Cn":  # unassigned code points never appear
             if ranges and ranges[-1][1] == code - 1:
                 ranges[-1] = (ranges[-1][0], code)
             else:
                 ranges.append((code, code))
+    ranges += _EMOJI_PARTS
     return "".join(
         re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in ranges
     )
