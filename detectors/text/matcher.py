@@ -103,9 +103,10 @@ class TextMatcher:
         self._automaton.make_automaton()
 
     @classmethod
-    def from_directory(cls, directory: Path | Traversable = LEXICON_DIR) -> TextMatcher:
-        """Load ``<category>.txt`` for every category."""
-        return cls({c: read_lexicon(directory / f"{c}.txt") for c in CATEGORIES})
+    def from_directory(cls, directory: Path | Traversable | None = None) -> TextMatcher:
+        """Load ``<category>.txt`` for every category (of :data:`LEXICON_DIR` by default)."""
+        folder = LEXICON_DIR if directory is None else directory
+        return cls({c: read_lexicon(folder / f"{c}.txt") for c in CATEGORIES})
 
     def warm(self) -> None:
         """Load now what the first match by sound would load (the reading table, the

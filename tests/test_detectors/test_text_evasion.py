@@ -201,3 +201,21 @@ def test_a_bad_lexicon_line_is_named_with_its_file_and_line(tmp_path, line, mess
     path.write_text(f"# comment\n{line}\n", encoding="utf-8")
     with pytest.raises(LexiconError, match=f"threat.txt:2: {message}"):
         read_lexicon(path)
+
+
+def test_a_bad_lexicon_line_stops_the_engine_at_start_up(tmp_path, monkeypatch):
+    from detectors import load_policy
+    from detectors.engine import Engine
+    from detectors.text import matcher
+
+    for category in CATEGORIES:
+        (tmp_path / f"{category}.txt").write_text((LEXICON_DIR / f"{category}.txt").read_text("utf-8"), "utf-8")
+    with (tmp_path / "threat.txt").open("a", encoding="utf-8") as lexicon:
+        lexicon.write("坐牢 | sound: sometimes\n")
+    monkeypatch.setattr(matcher, "LEXICON_DIR", tmp_path)
+    matcher.default_matcher.cache_clear()
+    try:
+        with pytest.raises(LexiconError, match=r"threat.txt:\d+: sound: 'sometimes'"):
+            Engine(load_policy(None))
+    finally:
+        matcher.default_matcher.cache_clear()
