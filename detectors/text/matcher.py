@@ -59,11 +59,11 @@ def _sentence(text: str, start: int, end: int) -> str:
     return text[left : right.end() if right else len(text)].strip()
 
 
-def _in_words(text: str, start: int, end: int) -> bool:
+def _in_words(norm: Normalized, start: int, end: int) -> bool:
     """Whether ``text[start:end]`` begins and ends between words, or lies inside one word
     (公安 in 公安局), rather than straddling two (办公|安排). Asked of two-character terms
     only: a longer term across a word boundary (事发|朋友圈) is no accident."""
-    found = words(text)
+    found = words(norm.simplified)
     return found.bounded(start, end) or found.within_one(start, end)
 
 
@@ -79,13 +79,12 @@ def _latin_edge(norm: Normalized, at: int) -> bool:
 class TextMatcher:
     """Finds the terms of all categories in one pass over the normalised text, and by sound."""
 
-    def __init__(self, lexicons: dict[str, Iterable[LexiconEntry | tuple[str, tuple[str, ...]]]]) -> None:
+    def __init__(self, lexicons: dict[str, Iterable[LexiconEntry]]) -> None:
         self._automaton = ahocorasick.Automaton()
         self._sound: SoundIndex[_Entry] = SoundIndex()
         keys: dict[str, list[tuple[str, object]]] = {}
-        for category, items in lexicons.items():
-            for item in items:
-                line = item if isinstance(item, LexiconEntry) else LexiconEntry(*item)
+        for category, lines in lexicons.items():
+            for line in lines:
                 key = normalize_term(line.term)
                 if not key:
                     continue
@@ -143,7 +142,7 @@ class TextMatcher:
             if _SENTENCE_BREAKS.intersection(text[o_start:o_end]):
                 continue  # 不欠。款已转你: two sentences, no term
             if how is None:
-                if end - start == 2 and readings(norm.text[start]) and not _in_words(text, o_start, o_end):
+                if end - start == 2 and readings(norm.text[start]) and not _in_words(norm, o_start, o_end):
                     continue  # 办公安排 holds no 公安
                 how = "exact" if text[o_start:o_end] in entry.spellings else "normalised"
             sentence = _sentence(text, o_start, o_end)

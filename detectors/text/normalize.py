@@ -37,6 +37,8 @@ class Normalized:
 
     text: str
     origin: tuple[int, ...]
+    simplified: str
+    """The original in simplified characters, one for one: where words are looked up."""
 
 
 @lru_cache(maxsize=1)
@@ -68,7 +70,7 @@ def _fold(char: str) -> str:
     return "".join(_kept_run().findall(unicodedata.normalize("NFKC", char).casefold()))
 
 
-@lru_cache(maxsize=50_000)
+@lru_cache(maxsize=4096)  # the texts of the events at hand: several rules read each
 def normalize(text: str) -> Normalized:
     """Normalise ``text`` for matching; see the module docstring."""
     if "\u20e3" in text:
@@ -81,14 +83,14 @@ def normalize(text: str) -> Normalized:
     if len(folded) == len(simplified):  # the usual case: one character for one
         runs = [m.span() for m in _kept_run().finditer(folded)]
         origin = tuple(chain.from_iterable(range(a, b) for a, b in runs))
-        return Normalized("".join(folded[a:b] for a, b in runs), origin)
+        return Normalized("".join(folded[a:b] for a, b in runs), origin, simplified)
     out: list[str] = []
     positions: list[int] = []
     for index, char in enumerate(simplified):
         piece = _fold(char)
         out.append(piece)
         positions.extend([index] * len(piece))
-    return Normalized("".join(out), tuple(positions))
+    return Normalized("".join(out), tuple(positions), simplified)
 
 
 def fold(text: str) -> str:

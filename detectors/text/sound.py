@@ -9,14 +9,16 @@ term at once (a walk over a set of syllable-aligned prefixes, not a loop over te
 
 A candidate is then held to the rules that keep precision (``docs/text-matching.md``):
 
-- it starts and ends on a word boundary of a dictionary-only segmentation (jieba-rs, no
-  guessing of new words): ``小崔收到`` is 小/崔/收到, so 崔收 ends inside 收到, no match;
-- a homophone that is itself a dictionary word is that word (``片子`` is not ``骗子``);
+- its Chinese ends lie on word boundaries (``words``): ``小崔收到`` is 小/崔/收到, so 崔收
+  would end inside 收到;
+- a homophone that is a dictionary word of its own, or that a dictionary word crosses, is
+  not the term (``片子`` is not 骗子; 来电 crosses 老来 in ``老来电话``);
 - a two-character homophone keeps one character of the term in its place (``崔收``, ``余期``),
   as a pair with neither is as often a name (``王黛``, ``李安``);
-- Latin words written as names (each capitalised: ``Wang Dai``, ``Yuqi``) are names;
-- a term whose lexicon line says ``sound: hanzi`` never matches in Latin letters, and
-  ``sound: off`` never by sound.
+- Latin words written as names (``Wang Dai``, ``Yuqi``) or in an address are names, and a
+  Latin word never runs over a syllable that begins with a vowel (``lian`` is not ``li'an``);
+- ``sound: hanzi`` on a lexicon line asks for a Chinese character in the match, ``sound:
+  off`` turns sound matching off for the term.
 """
 
 from __future__ import annotations
@@ -187,8 +189,10 @@ class SoundIndex(Generic[T]):
         return list(dict.fromkeys(hits))  # one hit, though ``lv`` and ``lu`` both spell it
 
     def _may_begin(self, pair: str) -> bool:
-        """Whether two characters (or a character and a Latin letter) can begin some term;
-        remembered per pair, as most text repeats a few thousand pairs."""
+        """Whether two characters (or a character and a Latin letter) can begin a match by
+        sound: the start of a longer term, or a two-character term they do not spell as
+        written (the exact pass has that one). Remembered per pair, as most text repeats a
+        few thousand pairs."""
         known = self._pairs.get(pair)
         if known is None:
             if len(self._pairs) >= 100_000:
@@ -199,9 +203,8 @@ class SoundIndex(Generic[T]):
                 known = True
             else:
                 prefixes, keys = self._prefixes, self._keys
-                known = any(
-                    a + b in prefixes or a + b in keys for a in readings(pair[0]) for b in readings(pair[1])
-                )
+                spelled = [a + b for a in readings(pair[0]) for b in readings(pair[1])]
+                known = any(s in prefixes or any(k.term != pair for k in keys.get(s, ())) for s in spelled)
             self._pairs[pair] = known
         return known
 
@@ -239,13 +242,13 @@ class SoundIndex(Generic[T]):
             return None
         if len(latin) < len(span):
             o_start, o_end = norm.origin[start], norm.origin[end - 1] + 1
-            found = words(original)
+            found = words(norm.simplified)
             if (not span[0].latin and o_start not in found.edges) or (
                 not span[-1].latin and o_end not in found.edges
             ):
                 return None
             if not latin:
-                if found.one_word(o_start, o_end) or crossed(original, o_start, o_end):
+                if found.one_word(o_start, o_end) or crossed(norm.simplified, o_start, o_end):
                     return None  # a dictionary word of its own, or part of another
                 if len(key.term) == 2 and all(a != b for a, b in zip(written, key.term, strict=True)):
                     return None

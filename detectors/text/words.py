@@ -6,8 +6,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
-
-from detectors.text.normalize import fold
+from itertools import accumulate
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,28 +32,21 @@ class Words:
         return k >= 0 and self.starts[k] == start and self.ends[k] == end and end - start > 1
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=256)  # the texts of the events at hand; a mail body may be long
 def words(text: str) -> Words:
-    """The words of ``text`` (read as simplified Chinese; its own positions either way)."""
+    """The words of ``text``, a text in simplified characters."""
     import rjieba
 
-    folded = fold(text)
-    starts, ends, at = [], [], 0
-    for word in rjieba.cut(folded if len(folded) == len(text) else text, False):
-        starts.append(at)
-        at += len(word)
-        ends.append(at)
-    return Words(tuple(starts), tuple(ends), frozenset([0, *ends]))
+    ends = tuple(accumulate(map(len, rjieba.cut(text, False))))
+    return Words((0, *ends[:-1]), ends, frozenset((0, *ends)))
 
 
 def crossed(text: str, start: int, end: int, longest: int = 4) -> bool:
-    """Whether a dictionary word overlaps ``text[start:end]`` partly: begins before it and
-    ends inside, or begins inside and ends after (来电 in 老来电话 crosses 老来)."""
+    """Whether a dictionary word overlaps ``text[start:end]`` (simplified characters) partly:
+    begins before it and ends inside, or begins inside and ends after (来电 in 老来电话
+    crosses 老来)."""
     import rjieba
 
-    folded = fold(text)
-    if len(folded) == len(text):
-        text = folded
     for a in range(max(0, start - longest + 1), end):
         for b in range(a + 2, min(len(text), a + longest) + 1):
             if (a < start < b <= end or start <= a < end < b) and rjieba.has_word(text[a:b]):

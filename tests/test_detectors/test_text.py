@@ -3,6 +3,7 @@ import time
 import pytest
 
 from detectors.text import TextMatcher, default_matcher, normalize
+from detectors.text.lexicon import LexiconEntry
 from detectors.text.matcher import find_amounts
 
 
@@ -64,7 +65,7 @@ def test_categories_can_be_selected():
 
 
 def test_custom_lexicons_and_exclusions():
-    matcher = TextMatcher({"threat": [("上门", ("上门服务",))]})
+    matcher = TextMatcher({"threat": [LexiconEntry("上门", ("上门服务",))]})
     assert [m.term for m in matcher.find("明天上门找你")] == ["上门"]
     assert matcher.find("我们提供上门服务") == []
 

@@ -209,7 +209,8 @@ def test_a_bad_lexicon_line_stops_the_engine_at_start_up(tmp_path, monkeypatch):
     from detectors.text import matcher
 
     for category in CATEGORIES:
-        (tmp_path / f"{category}.txt").write_text((LEXICON_DIR / f"{category}.txt").read_text("utf-8"), "utf-8")
+        shipped = (LEXICON_DIR / f"{category}.txt").read_text("utf-8")
+        (tmp_path / f"{category}.txt").write_text(shipped, "utf-8")
     with (tmp_path / "threat.txt").open("a", encoding="utf-8") as lexicon:
         lexicon.write("坐牢 | sound: sometimes\n")
     monkeypatch.setattr(matcher, "LEXICON_DIR", tmp_path)
