@@ -66,8 +66,21 @@ def _dropped_class() -> str:
     )
 
 
+@lru_cache(maxsize=1)
+def _plain_latin() -> dict[int, str]:
+    """Latin letters with accents or tone marks -> the letter (``ú`` -> ``u``), the ``ü`` family
+    -> ``v`` as pinyin types it (``lǜ`` -> ``lv``): one character for one."""
+    table = {}
+    for code in (*range(0xC0, 0x250), *range(0x1E00, 0x1F00)):
+        base, *marks = unicodedata.normalize("NFD", chr(code).casefold())
+        if base.isascii() and base.isalpha() and marks and all(unicodedata.combining(m) for m in marks):
+            table[code] = "v" if base == "u" and "\u0308" in marks else base
+    return table
+
+
 def _fold(char: str) -> str:
-    return "".join(_kept_run().findall(unicodedata.normalize("NFKC", char).casefold()))
+    folded = unicodedata.normalize("NFKC", char).casefold().translate(_plain_latin())
+    return "".join(_kept_run().findall(folded))
 
 
 @lru_cache(maxsize=4096)  # the texts of the events at hand: several rules read each
@@ -80,6 +93,8 @@ def normalize(text: str) -> Normalized:
     if len(simplified) != len(text):  # a phrase mapping changed the length: convert char by char
         simplified = "".join(converter.convert(ch) or ch for ch in text)
     folded = unicodedata.normalize("NFKC", simplified).casefold()
+    if not folded.isascii():
+        folded = folded.translate(_plain_latin())
     if len(folded) == len(simplified):  # the usual case: one character for one
         runs = [m.span() for m in _kept_run().finditer(folded)]
         origin = tuple(chain.from_iterable(range(a, b) for a, b in runs))

@@ -23,6 +23,7 @@ A candidate is then held to the rules that keep precision (``docs/text-matching.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -117,15 +118,36 @@ def _unit_at(norm: Normalized, original: str, at: int, table: dict[str, tuple[st
     if text[at] not in _LATIN:
         return _Unit(at, at + 1, (), False, False)
     end = at + 1
-    while end < len(text) and text[end] in _LATIN and origin[end] - origin[end - 1] <= 1:
+    while end < len(text) and _joined(norm, original, end):
         end += 1
     word = text[at:end]
     first, last = origin[at], origin[end - 1] + 1
     written = original[first:last]
     spoken = word.isalpha() and not _in_address(original, first, last)
     hyphened = first > 1 and original[first - 1] == "-" and original[first - 2].isalpha()
-    name_shaped = written.istitle() and not hyphened  # names are never spelled Bao-Guang
+    # names are written Wang Dai, never BAO, Bao-Guang or C U I
+    name_shaped = written.istitle() and not hyphened and any(c.islower() for c in written)
     return _Unit(at, end, (word.replace("ü", "v"),) if spoken else (), True, name_shaped)
+
+
+def _joined(norm: Normalized, original: str, at: int) -> bool:
+    """Whether the Latin letters at ``at - 1`` and ``at`` belong to one word: written
+    together, or apart only by symbols, emoji and invisible characters (``c★u★i``), or
+    spelled out letter by letter (``y u q i``). Spaces and punctuation part words."""
+    text, origin = norm.text, norm.origin
+    if text[at - 1] not in _LATIN or text[at] not in _LATIN:
+        return False
+    before, after = origin[at - 1], origin[at]
+    between = original[before + 1 : after]
+    if not between or all(_invisible_in_words(c) for c in between):
+        return True
+    spelled_out = between.isspace() and not original[before - 1 : before].isalnum()
+    return spelled_out and not original[after + 1 : after + 2].isalnum()
+
+
+def _invisible_in_words(char: str) -> bool:
+    """Symbols, emoji parts and format characters: dropped, and no word boundary either."""
+    return unicodedata.category(char)[0] in "SCM"
 
 
 def _in_address(original: str, first: int, last: int) -> bool:
@@ -175,13 +197,13 @@ class SoundIndex(Generic[T]):
 
     def find(self, norm: Normalized, original: str) -> list[SoundHit[T]]:
         """Every sound match in ``norm`` (the normalisation of ``original``) that passes the rules."""
-        text, origin, starts = norm.text, norm.origin, self._start_chars()
+        text, starts = norm.text, self._start_chars()
         hits: list[SoundHit[T]] = []
         for at, char in enumerate(text):
             if char not in starts:
                 continue
             if char in _LATIN:
-                if char.isdigit() or (at and text[at - 1] in _LATIN and origin[at] - origin[at - 1] <= 1):
+                if char.isdigit() or (at and _joined(norm, original, at)):
                     continue  # a number, or inside a Latin word
             elif not self._may_begin(text[at : at + 2]):
                 continue

@@ -70,13 +70,21 @@ def test_homophones_match_and_say_so(text, term, written):
         ("yu期了", "逾期", "yu期"),
         ("逾😀qi", "逾期", "逾😀qi"),
         ("cui★收", "催收", "cui★收"),
+        # symbols inside Latin words, letters spelled out, tone marks
+        ("你已经y😀u😀q😀i了", "逾期", "y😀u😀q😀i"),
+        ("c★u★i★s★h★o★u", "催收", "c★u★i★s★h★o★u"),
+        ("yu\u200bqi", "逾期", "yu\u200bqi"),
+        ("已经 y u q i 了", "逾期", "y u q i"),
+        ("C U I S H O U", "催收", "C U I S H O U"),
+        ("你已经yúqī了", "逾期", "yúqī"),
+        ("CUĪ SHŌU", "催收", "CUĪ SHŌU"),
     ],
 )
 def test_pinyin_and_mixed_scripts_match_as_pinyin(text, term, written):
     assert found(text)[term] == (written, "pinyin")
 
 
-@pytest.mark.parametrize("written", ["lvshi", "lushi", "lüshi", "LÜ SHI", "律师", "绿师"])
+@pytest.mark.parametrize("written", ["lvshi", "lushi", "lüshi", "LÜ SHI", "lǜshī", "律师", "绿师"])
 def test_u_umlaut_is_matched_in_all_the_ways_it_is_typed(written):
     matcher = TextMatcher({"threat": [LexiconEntry("律师")]})
     assert [m.term for m in matcher.find(f"找{written}来")] == ["律师"]
