@@ -69,14 +69,19 @@ def term_syllables(term: str, reads: Sequence[str] = ()) -> tuple[str, ...] | No
     return tuple(lazy_pinyin(term, style=Style.NORMAL))
 
 
+def _typed(syllables: Sequence[str]) -> list[tuple[str, ...]]:
+    """Each syllable as people type it: ``lv`` or ``lu`` for ``lü`` (``lü`` itself folds to ``lv``)."""
+    return [(s, s.replace("v", "u")) if "v" in s else (s,) for s in syllables]
+
+
 def _spellings(syllables: Sequence[str]) -> set[str]:
-    """The term's pinyin as people type it: ``lv``/``lu`` for ``lü`` (``lü`` itself folds to ``lv``)."""
-    options = [(s, s.replace("v", "u")) if "v" in s else (s,) for s in syllables]
-    return {"".join(choice) for choice in product(*options)}
+    """Every way to type the whole term."""
+    return {"".join(choice) for choice in product(*_typed(syllables))}
 
 
 def _prefixes(syllables: Sequence[str]) -> set[str]:
-    options = [(s, s.replace("v", "u")) if "v" in s else (s,) for s in syllables]
+    """Every way to type the term's first syllables, short of the whole."""
+    options = _typed(syllables)
     return {"".join(choice) for k in range(1, len(options)) for choice in product(*options[:k])}
 
 
