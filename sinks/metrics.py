@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import platform
 from functools import cache
+from importlib.metadata import PackageNotFoundError, version
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+    generate_latest,
+)
 
 REGISTRY = CollectorRegistry(auto_describe=True)
+ProcessCollector(registry=REGISTRY)  # process_resident_memory_bytes, process_cpu_seconds_total, ...
+PlatformCollector(registry=REGISTRY)  # python_info
 
 EVENTS_CONSUMED = Counter(
     "cm_events_consumed_total",
@@ -111,6 +123,38 @@ EVENT_TIME_LAG = Gauge(
     ["topic"],
     registry=REGISTRY,
 )
+CONSUMER_LAG = Gauge(
+    "cm_consumer_lag",
+    "Records on the broker not yet read by this worker, per assigned partition of a topic its agents read",
+    ["topic", "partition"],
+    registry=REGISTRY,
+)
+BUILD_INFO = Gauge(
+    "cm_build_info",
+    "Always 1; the labels say which build runs: the project's, Python's and Faust's versions",
+    ["version", "python", "faust"],
+    registry=REGISTRY,
+)
+
+
+def _installed(distribution: str) -> str:
+    """The installed version of ``distribution``, or ``unknown`` (a source tree not installed)."""
+    try:
+        return version(distribution)
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def build_labels() -> dict[str, str]:
+    """The labels of ``cm_build_info``: this project's, Python's and Faust's versions."""
+    return {
+        "version": _installed("compliance-monitor"),
+        "python": platform.python_version(),
+        "faust": _installed("faust-streaming"),
+    }
+
+
+BUILD_INFO.labels(**build_labels()).set(1)
 
 
 @cache

@@ -11,6 +11,7 @@ from sinks.clickhouse import ClickHouseSink
 from streams.actions.keeper import ActionKeeper
 from streams.agents import Pipeline
 from streams.app import create_app
+from streams.lag import ConsumerLag
 from streams.settings import Settings
 from streams.tables import declare_tables
 from streams.topics import declare_topics, ensure_topics
@@ -50,6 +51,7 @@ def build_pipeline(settings: Settings, policy: Policy) -> Pipeline:
             pipeline.topics.action_commands,
             pipeline.outbox,
         )
+    ConsumerLag(pipeline.app)
     register_views(pipeline, settings, policy)
     return pipeline
 
