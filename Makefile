@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 KAFKA_VERSION := $(shell sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' infra/kafka/pom.xml)
 KAFKA_JARS ?= $(HOME)/.cache/compliance-monitor/kafka-$(KAFKA_VERSION)
 
-.PHONY: install demo test test-quick reliability kafka-jars browser mail-tools lint lock clean
+.PHONY: install demo test test-quick reliability kafka-jars browser mail-tools metrics-tools lint lock clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -33,7 +33,20 @@ mail-tools:  ## Debian's postfix and swaks for the mail-blocking tests (apt-get,
 	  (echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections && \
 	   apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q postfix swaks)
 
-test: install kafka-jars browser mail-tools  ## everything, on both brokers (Tansu and Apache Kafka)
+# Debian starts the prometheus service it installs (and the node exporter it recommends): a
+# policy-rc.d that refuses (unless one is in place) keeps both off, and systemd is told not
+# to start prometheus at boot. The tests run their own Prometheus on a free loopback port.
+metrics-tools:  ## Debian's prometheus and promtool for the rule and scrape tests (apt-get, as root in CI)
+	@command -v promtool >/dev/null && command -v prometheus >/dev/null || \
+	  (apt-get update -q && \
+	   if [ -e /usr/sbin/policy-rc.d ]; then added=; else \
+	     printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d && added=1; fi; \
+	   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends prometheus; status=$$?; \
+	   if [ -n "$$added" ]; then rm -f /usr/sbin/policy-rc.d; fi; \
+	   if [ -d /run/systemd/system ]; then systemctl disable --now prometheus.service || true; fi; \
+	   exit $$status)
+
+test: install kafka-jars browser mail-tools metrics-tools  ## everything, on both brokers (Tansu and Apache Kafka)
 	$(VENV)/bin/ruff check .
 	CM_TEST_ALL=1 $(PY) -m pytest -q -p no:cacheprovider --durations=30
 
