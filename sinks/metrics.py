@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import platform
+from collections.abc import Iterable
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 
@@ -161,6 +162,24 @@ BUILD_INFO.labels(**build_labels()).set(1)
 def child(metric: Counter | Gauge | Histogram, *labels: str) -> Counter | Gauge | Histogram:
     """``metric.labels(*labels)``, looked up once: the worker counts every event (1.3 -> 0.3 µs)."""
     return metric.labels(*labels)
+
+
+def declare_worker_series(inputs: Iterable[str], sinks: Iterable[str], action_kinds: Iterable[str]) -> None:
+    """Create at 0 the series a healthy worker may never touch (failures, actions): a rate or
+    sum over them is then 0 on the dashboards, not "no data", and alerts see them from the start.
+
+    ``inputs``: input topics read; ``sinks``: sink names; ``action_kinds``: kinds it may request.
+    """
+    for topic in inputs:
+        child(EVENTS_CONSUMED, topic)
+        child(DEADLETTER_FAILURES, topic)
+    for sink in sinks:
+        child(SINK_FLUSH_FAILURES, sink)
+        child(SINK_ROWS, sink)
+        child(SINK_PENDING, sink)
+        child(SINK_FAILING_SINCE, sink)
+    for kind in action_kinds:
+        child(ACTIONS, kind)
 
 
 def totals(text: str) -> dict[str, float]:

@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+from typing import get_args
 
 from detectors import Engine, Policy
+from events.alert import ActionKind
+from sinks import metrics
 from sinks.clickhouse import ClickHouseSink
 from streams.actions.keeper import ActionKeeper
 from streams.agents import Pipeline
@@ -43,7 +46,8 @@ def build_pipeline(settings: Settings, policy: Policy) -> Pipeline:
         role=settings.role,
         sweep_interval=settings.state_sweep_interval,
     )
-    if settings.role in ("all", "detect"):
+    detecting = settings.role in ("all", "detect")
+    if detecting:
         ActionKeeper(
             pipeline.app,
             settings,
@@ -51,6 +55,11 @@ def build_pipeline(settings: Settings, policy: Policy) -> Pipeline:
             pipeline.topics.action_commands,
             pipeline.outbox,
         )
+    metrics.declare_worker_series(
+        inputs=[topic.get_topic_name() for topic in pipeline.topics.inputs.values()] if detecting else [],
+        sinks=[sink.name] if sink is not None else [],
+        action_kinds=get_args(ActionKind) if detecting else [],
+    )
     ConsumerLag(pipeline.app)
     register_views(pipeline, settings, policy)
     return pipeline
