@@ -43,11 +43,21 @@ def test_every_make_target_the_docs_name_exists():
 def test_the_targets_run_what_readme_and_reliability_md_say():
     make = recipes()
     assert "compliance-monitor demo $(ARGS)" in make["demo"]  # make demo ARGS="--duration 120"
-    assert "pytest" in make["test"] and {"kafka-jars", "browser", "mail-tools"} <= set(make["test"].split())
+    assert "pytest" in make["test"] and {"kafka-jars", "browser", "mail-tools", "metrics-tools"} <= set(
+        make["test"].split()
+    )
     assert '-m "not broker"' in make["test-quick"]  # the unit tests, without brokers
     assert "CM_FAILURE_DAYS=12" in make["reliability"] and "test_failures.py" in make["reliability"]
     assert "tests.reliability.soak --minutes 30 --rate 1000" in make["reliability"]
     assert "freeze" in make["lock"] and "> requirements.lock" in make["lock"]
+
+
+def test_metrics_tools_installs_prometheus_and_leaves_no_service_running():
+    recipe = recipes()["metrics-tools"]
+    assert "command -v promtool" in recipe and "command -v prometheus" in recipe  # installs only if missing
+    assert "apt-get install -y -q --no-install-recommends prometheus" in recipe  # no node exporter
+    assert "exit 101" in recipe and "policy-rc.d" in recipe  # the package's service is not started
+    assert "systemctl disable --now prometheus.service" in recipe  # nor at boot
 
 
 def test_cm_test_brokers_limits_the_broker_tests_to_the_kinds_it_names():

@@ -12,6 +12,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
 import yaml
 
 PROMETHEUS = Path(__file__).resolve().parents[2] / "infra" / "prometheus"
@@ -80,3 +81,9 @@ def test_scrape_jobs_are_the_shared_names():
     jobs = {job["job_name"] for job in config["scrape_configs"]}
     assert {"compliance-monitor", "compliance-monitor-deliver", "compliance-monitor-postfix"} == jobs
     assert config["rule_files"] == ["rules.yml"]
+
+
+def test_a_missing_promtool_fails_naming_the_make_target(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(AssertionError, match=r"make metrics-tools"):
+        promtool("check", "rules", "rules.yml")
