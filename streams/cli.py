@@ -160,8 +160,8 @@ def backtest(
 
 
 def _store_backtest(report: Any, events: Path, url: str, settings: Any, policy: Policy) -> None:
-    """Write a backtest to the store at ``url``; exit 1 naming the error when it fails."""
-    from sinks.exceptions import SinkError
+    """Write a backtest to the store at ``url``; exit 2 on a bad URL, 1 when the store fails."""
+    from sinks.exceptions import SinkConfigError, SinkError
     from streams.backtest_store import open_store, store_backtest
 
     try:
@@ -170,6 +170,9 @@ def _store_backtest(report: Any, events: Path, url: str, settings: Any, policy: 
             counts = store_backtest(report, events, sink, policy.parse_context())
         finally:
             sink.close()
+    except SinkConfigError as error:
+        err.print(f"[red]--clickhouse: {escape(str(error))}[/red]", highlight=False)
+        raise typer.Exit(2) from error
     except (SinkError, OSError) as error:
         err.print(f"[red]cannot write to the store: {escape(str(error))}[/red]", highlight=False)
         raise typer.Exit(1) from error

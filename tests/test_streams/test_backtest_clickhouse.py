@@ -53,10 +53,15 @@ def test_the_distress_pseudonyms_and_the_events_are_stored(preview, store):
     assert f"{len(written)} alerts" in preview.output and f"{valid} events written" in preview.output
 
 
-def test_a_bad_store_url_exits_1_and_neither_out_nor_store_exits_2(tmp_path, preview):
+def test_a_store_that_fails_exits_1_a_bad_url_or_no_output_exits_2(tmp_path, preview):
     runner = CliRunner()
     env = {"CM_PSEUDONYM_KEY": "preview-key-0123456789abcdef"}
+    (tmp_path / "file").write_text("not a directory")
+    down = runner.invoke(
+        app, ["backtest", str(preview.events), "--clickhouse", f"chdb://{tmp_path}/file/store"], env=env
+    )
+    assert down.exit_code == 1 and "cannot write to the store" in down.output
     bad = runner.invoke(app, ["backtest", str(preview.events), "--clickhouse", "ftp://host/db"], env=env)
-    assert bad.exit_code == 1 and "cannot write to the store" in bad.output
+    assert bad.exit_code == 2 and "unsupported scheme" in bad.output
     neither = runner.invoke(app, ["backtest", str(preview.events)], env=env)
     assert neither.exit_code == 2 and "--clickhouse" in neither.output
