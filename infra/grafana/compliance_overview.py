@@ -289,12 +289,14 @@ def _panels() -> Grid:
     grid.add(
         heat_table(
             f"Rule hits by hour of day ({LOCAL_TIMEZONE})",
-            "Alerts per rule and local hour of their last event: the darker, the more.",
+            "Alerts per rule and local hour of their last event (every hour a column, 0 to 23): "
+            "the darker, the more.",
             [
                 sql_target(
-                    "SELECT rule_id AS rule, "
-                    f"toHour(toTimezone(last_event_time, '{LOCAL_TIMEZONE}')) AS hour, "
-                    f"count() AS hits FROM {ALERTS} WHERE {FILTERS} GROUP BY rule, hour ORDER BY hour, rule"
+                    "SELECT rule, hour, countIf(alert_hour = hour) AS hits FROM (SELECT rule_id AS rule, "
+                    f"toHour(toTimezone(last_event_time, '{LOCAL_TIMEZONE}')) AS alert_hour "
+                    f"FROM {ALERTS} WHERE {FILTERS}) ARRAY JOIN range(24) AS hour "
+                    "GROUP BY rule, hour ORDER BY hour, rule"
                 )
             ],
             row="rule",

@@ -127,7 +127,8 @@ def table(
 
 def heat_table(title: str, description: str, targets: list[Json], row: str, column: str, value: str) -> Json:
     """A heat map as a table: the long-form query (row, numeric column bucket, value) turned into
-    a matrix by Grafana's *grouping to matrix* and its cells coloured by value."""
+    a matrix by Grafana's *grouping to matrix* and its cells coloured by value. The query should
+    return every (row, column) pair, zeros included: columns appear in the order first seen."""
     panel = table(
         title,
         description,
@@ -139,7 +140,7 @@ def heat_table(title: str, description: str, targets: list[Json], row: str, colu
                     "rowField": row,
                     "columnField": column,
                     "valueField": value,
-                    "emptyValue": "zero",
+                    "emptyValue": "null",
                 },
             }
         ],

@@ -180,6 +180,10 @@ def test_every_panel_and_variable_query_returns_rows_of_the_right_shape(store, s
     assert len(ran) == len(targets) + 3  # and the three query variables
     by_title = {a.title: a for a in ran}
     assert {row[0] for row in by_title["Open backlog by status"].rows} == {"open", "acknowledged"}
+    heat = by_title["Rule hits by hour of day (Asia/Shanghai)"].rows
+    assert {row[1] for row in heat} == set(range(24)) and sum(row[2] for row in heat) == by_title[
+        "Alerts"
+    ].rows[0][0]
 
 
 def test_narrowed_variables_and_a_search_filter_every_panel(store, span):
