@@ -15,7 +15,7 @@ import orjson
 from detectors import Engine, Policy
 from detectors.action_book import ActionBook
 from detectors.exceptions import DetectorError
-from detectors.privacy import Pseudonymizer
+from detectors.privacy import Pseudonymizer, PseudonymRecord
 from events import Action, Alert, Event, ParseContext, Rejection, parse_event
 
 EXPIRE_EVERY = 5000
@@ -31,6 +31,8 @@ class BacktestReport:
     rejected: Counter[str] = field(default_factory=Counter)
     alerts: dict[str, Alert] = field(default_factory=dict)
     actions: dict[str, Action] = field(default_factory=dict)
+    pseudonyms: dict[str, str] = field(default_factory=dict)
+    """Rows of the restricted pseudonym table (pseudonym -> employee) the distress alerts brought."""
     rejections: list[tuple[int, Rejection]] = field(default_factory=list)
     detector_errors: list[tuple[int, DetectorError]] = field(default_factory=list)
     other_currency: Counter[str] = field(default_factory=Counter)
@@ -120,6 +122,8 @@ def _run(
             elif isinstance(output, Action):
                 for action in book.request(*at_event_time(output, event.timestamp)):
                     report.actions[action.action_id] = action
+            elif isinstance(output, PseudonymRecord):
+                report.pseudonyms[output.pseudonym] = output.employee_id
         if index % EXPIRE_EVERY == 0:
             report.expired_keys += engine.expire(state, watermark=event.timestamp)
         if on_progress and index % 1000 == 0:

@@ -82,10 +82,18 @@ def _pseudonymizer(settings: Any, policy: Policy) -> Any:
 @app.command()
 def backtest(
     events: Annotated[Path, typer.Argument(help="CloudEvents JSON lines, any order")],
-    out: Annotated[Path, typer.Option("--out", help="where to write the alerts (JSON lines)")],
+    out: Annotated[Path | None, typer.Option("--out", help="where to write the alerts (JSON lines)")] = None,
     policy: PolicyOpt = None,
     actions: Annotated[
         Path | None, typer.Option("--actions", help="also write the IT action requests (JSON lines)")
+    ] = None,
+    clickhouse: Annotated[
+        str | None,
+        typer.Option(
+            "--clickhouse",
+            help="also write the alerts, pseudonym rows and events to this store "
+            "(chdb:///path or http(s)://user:pass@host:8123/db), e.g. to look at them in Grafana",
+        ),
     ] = None,
 ) -> None:
     """Run the worker's detectors over a file of events, in event-time order."""
@@ -93,6 +101,12 @@ def backtest(
 
     from streams.backtest import run_backtest, write_alerts
 
+    if out is None and clickhouse is None:
+        err.print("[red]give --out FILE, --clickhouse URL or both[/red]")
+        raise typer.Exit(2)
+    if actions is not None and out is None:
+        err.print("[red]--actions needs --out[/red]")
+        raise typer.Exit(2)
     settings = _settings(policy=policy)
     loaded = _policy(settings.policy, settings.phone_region)
     hidden = _pseudonymizer(settings, loaded)
@@ -109,7 +123,10 @@ def backtest(
     except OSError as error:
         err.print(f"[red]cannot read {events}: {error.strerror or error}[/red]")
         raise typer.Exit(2) from error
-    write_alerts(report, out, actions)
+    if out is not None:
+        write_alerts(report, out, actions)
+    if clickhouse is not None:
+        _store_backtest(report, events, clickhouse, settings, loaded)
     elapsed = time.perf_counter() - started
     rate = report.events / elapsed if elapsed else 0.0
     err.print(
@@ -140,6 +157,28 @@ def backtest(
         for line, error in report.detector_errors:
             err.print(f"  line {line}: {error}", highlight=False, markup=False, soft_wrap=True)
     err.print(f"state keys: live {report.live_keys}, expired {report.expired_keys}")
+
+
+def _store_backtest(report: Any, events: Path, url: str, settings: Any, policy: Policy) -> None:
+    """Write a backtest to the store at ``url``; exit 2 on a bad URL, 1 when the store fails."""
+    from sinks.exceptions import SinkConfigError, SinkError
+    from streams.backtest_store import open_store, store_backtest
+
+    try:
+        sink = open_store(url, settings, policy)
+        try:
+            counts = store_backtest(report, events, sink, policy.parse_context())
+        finally:
+            sink.close()
+    except SinkConfigError as error:
+        err.print(f"[red]--clickhouse: {escape(str(error))}[/red]", highlight=False)
+        raise typer.Exit(2) from error
+    except (SinkError, OSError) as error:
+        err.print(f"[red]cannot write to the store: {escape(str(error))}[/red]", highlight=False)
+        raise typer.Exit(1) from error
+    err.print(
+        f"store: {counts.alerts} alerts, {counts.pseudonyms} pseudonym rows, {counts.events} events written"
+    )
 
 
 @app.command()

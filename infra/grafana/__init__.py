@@ -1,0 +1,1 @@
+"""Grafana as code: the dashboards (built here, written to ``dashboards/*.json``) and their provisioning."""
