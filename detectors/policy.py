@@ -86,6 +86,18 @@ class Privacy(BaseModel):
     distress_retention: Duration = timedelta(days=180)
     """How long distress alerts are kept (ClickHouse TTL)."""
 
+    @field_validator("distress_retention")
+    @classmethod
+    def _within_clickhouse_dates(cls, value: timedelta) -> timedelta:
+        if value.days > MAX_RETENTION_DAYS:
+            raise ValueError(f"at most {MAX_RETENTION_DAYS} days ({value.days} given)")
+        return value
+
+
+MAX_RETENTION_DAYS = 10_000
+"""Longest retention: an expiry date past 2106 wraps ClickHouse's DateTime into the past,
+and the TTL deletes every row at the next merge."""
+
 
 class InputBounds(BaseModel):
     """The ``input:`` section: values beyond these bounds are rejected (dead-lettered) on input."""

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from detectors.policy import MAX_RETENTION_DAYS
 from detectors.privacy import Pseudonymizer
 from streams.kafka_client import KafkaClient
 
@@ -62,7 +63,9 @@ class Settings(BaseSettings):
     role: Literal["all", "detect", "store"] = Field(
         "all", description="agents this process runs: detect (both hops), store (the alert store) or all"
     )
-    alert_ttl_days: int = Field(730, ge=1, description="how long alerts stay in ClickHouse")
+    alert_ttl_days: int = Field(
+        730, ge=1, le=MAX_RETENTION_DAYS, description="how long alerts stay in ClickHouse"
+    )
     flush_interval: float = Field(0.5, gt=0, description="seconds between ClickHouse flushes")
     flush_rows: int = Field(2000, ge=1, description="rows that trigger an early flush")
     fetch_max_wait_ms: int = Field(100, ge=1, le=5000, description="longest a consumer fetch waits for data")
@@ -73,7 +76,9 @@ class Settings(BaseSettings):
         None, description="HMAC key for distress pseudonyms; required by the worker while distress rules run"
     )
     topics: Topics = Field(default_factory=Topics)
-    event_ttl_days: int = Field(180, ge=1, description="how long input events stay in ClickHouse (evidence)")
+    event_ttl_days: int = Field(
+        180, ge=1, le=MAX_RETENTION_DAYS, description="how long input events stay in ClickHouse (evidence)"
+    )
     users: Path | None = Field(None, description="users file of the console; unset: only /healthz, /metrics")
     console_secret: SecretStr | None = Field(
         None, description="signs session cookies; set the same in every console process (random otherwise)"

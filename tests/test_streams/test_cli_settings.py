@@ -360,3 +360,21 @@ def test_simulate_and_bench_log_in_with_the_cm_kafka_settings(tmp_path, monkeypa
         assert options["security_protocol"] == "SASL_PLAINTEXT"
         assert (options["sasl_plain_username"], options["sasl_plain_password"]) == ("u", "p-XYZ")
     assert len(children) == 2 and all(login.items() <= env.items() for env in children)
+
+
+@pytest.mark.parametrize("variable", ["CM_ALERT_TTL_DAYS", "CM_EVENT_TTL_DAYS"])
+def test_a_retention_past_what_clickhouse_dates_hold_is_refused(monkeypatch, variable):
+    """An expiry past 2106 wraps ClickHouse's DateTime into the past: every row would go."""
+    from pydantic import ValidationError
+
+    monkeypatch.setenv(variable, "36500")
+    with pytest.raises(ValidationError, match=variable.removeprefix("CM_").lower()):
+        Settings()
+
+
+def test_a_distress_retention_past_what_clickhouse_dates_hold_is_refused():
+    from detectors.exceptions import PolicyError
+    from detectors.policy import policy_from_mapping
+
+    with pytest.raises(PolicyError, match=r"privacy.distress_retention: .*at most 10000 days"):
+        policy_from_mapping({"privacy": {"distress_retention": "36500d"}}, "<test>", "CN")
