@@ -52,3 +52,22 @@ def env_file_names(path: Path) -> dict[str, str]:
             name, _, value = line.partition("=")
             out[name] = value
     return out
+
+
+def cli_help(command: list[str]) -> tuple[int, str]:
+    """Exit code and text of ``compliance-monitor <subcommand> --help`` for a process' arguments."""
+    from typer.testing import CliRunner
+
+    from streams.cli import app
+
+    words = [w for w in command if not w.startswith("-")]
+    path = words[:2] if words[0] in ("actions", "policy", "users", "bench") else words[:1]
+    result = CliRunner().invoke(app, [*path, "--help"])
+    return result.exit_code, result.output
+
+
+def unknown_options(command: list[str]) -> list[str]:
+    """The ``--options`` of a process' arguments that its subcommand does not have."""
+    code, text = cli_help(command)
+    assert code == 0, text
+    return [w for w in command if w.startswith("--") and w not in text]
