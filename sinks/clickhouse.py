@@ -232,7 +232,13 @@ class ClickHouseSink(Sink):
                     if rows:
                         self.client.insert(f"{self.database}.alerts", rows, column_names=COLUMNS)
             except Exception as error:
-                log.warning("ClickHouse insert of %d rows failed (try %d): %s", len(rows), attempt, error)
+                log.warning(
+                    "ClickHouse insert of %d rows failed (try %d): %s",
+                    len(rows),
+                    attempt,
+                    error,
+                    extra={"sink": self.name, "rows": len(rows), "attempt": attempt, "error": str(error)},
+                )
                 if attempt == self.retries:
                     raise SinkError(f"ClickHouse insert failed {attempt} times: {error}") from error
                 time.sleep(delay)

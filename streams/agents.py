@@ -41,6 +41,7 @@ from streams.console.triage import AuditRecord
 from streams.consumer_fixes import fetched_before_seek
 from streams.delivery import DeliveryError, Outbox, fail_stop
 from streams.handoff import Handoff
+from streams.logs import position
 from streams.tables import PipelineTables, StateTable
 from streams.topics import PipelineTopics
 
@@ -143,6 +144,7 @@ class Pipeline:
                 offset,
                 rejection.reason,
                 error,
+                extra={**position(message), "reason": rejection.reason, "error": repr(error)},
             )
 
         await outbox.send(
@@ -186,7 +188,13 @@ class Pipeline:
             try:
                 routed = self._validate(event, evidence)
             except Exception as error:  # a bug must not take the good events of the batch down
-                log.exception("validating %s[%d]@%d failed", message.topic, message.partition, message.offset)
+                log.exception(
+                    "validating %s[%d]@%d failed",
+                    message.topic,
+                    message.partition,
+                    message.offset,
+                    extra={**position(message), "error": type(error).__name__},
+                )
                 routed = Rejection("internal_error", f"{type(error).__name__} while validating")
             if isinstance(routed, Rejection):
                 await self._reject(outbox, routed, message)
@@ -286,7 +294,11 @@ class Pipeline:
                 state.discard()
                 message = event.message
                 log.exception(
-                    "keyed batch %s[%d]@%d failed", message.topic, message.partition, message.offset
+                    "keyed batch %s[%d]@%d failed",
+                    message.topic,
+                    message.partition,
+                    message.offset,
+                    extra={**position(message), "error": type(error).__name__},
                 )
                 outbox = self.outbox()
                 await self._reject(outbox, Rejection("internal_error", type(error).__name__), message)
@@ -315,8 +327,19 @@ class Pipeline:
             try:
                 outputs = self._detect(message, parsed, state)
             except Exception as error:
-                log.exception("detectors of family %s failed on %s", message["family"], parsed.uid)
                 failure = Rejection("detector_error", f"{type(error).__name__}: {error}")
+                log.exception(
+                    "detectors of family %s failed on %s",
+                    message["family"],
+                    parsed.uid,
+                    extra={
+                        **position(event.message),
+                        "family": message["family"],
+                        "rule_id": getattr(error, "rule_id", None),
+                        "event_uid": parsed.uid,
+                        "error": failure.message,
+                    },
+                )
                 await self._reject(outbox, failure, event.message, orjson.dumps(message["event"]))
                 continue
             elapsed = time.perf_counter() - started
@@ -386,7 +409,11 @@ class Pipeline:
                 message = event.message
                 metrics.child(metrics.INVALID_RECORDS, message.topic).inc()
                 log.error(
-                    "unreadable record %s[%d]@%d skipped", message.topic, message.partition, message.offset
+                    "unreadable record %s[%d]@%d skipped",
+                    message.topic,
+                    message.partition,
+                    message.offset,
+                    extra=position(message),
                 )
             self._stored.append((records, event))
             if len(self._stored) >= self.flush_rows:
@@ -449,6 +476,7 @@ class Pipeline:
                     sink.pending,
                     delay,
                     error,
+                    extra={"sink": sink.name, "pending_rows": sink.pending, "error": str(error)},
                 )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)

@@ -44,15 +44,18 @@ BrokerOpt = Annotated[
 
 def _settings(**flags: Any):
     """Settings from flags, then CM_* environment, then defaults; exit 2 naming a bad key."""
+    from streams.logs import configure_logging
     from streams.settings import Settings
 
     try:
-        return Settings(**{k: v for k, v in flags.items() if v is not None})
+        settings = Settings(**{k: v for k, v in flags.items() if v is not None})
     except ValidationError as error:
         for item in error.errors(include_url=False):
             key = "CM_" + "__".join(str(p) for p in item["loc"]).upper()
             err.print(f"[red]invalid setting {key}[/red]: {item['msg']}")
         raise typer.Exit(2) from error
+    configure_logging(settings.log_format)
+    return settings
 
 
 def _policy(path: Path | None, region: str) -> Policy:

@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     console_secret: SecretStr | None = Field(
         None, description="signs session cookies; set the same in every console process (random otherwise)"
     )
+    log_format: Literal["text", "json"] = Field(
+        "text", description="text (for a terminal) or json: one JSON object per line, for log collectors"
+    )
     trusted_proxy_header: str | None = Field(None, description="header a trusted proxy names the user in")
     trusted_proxies: list[str] = Field(
         default_factory=list,

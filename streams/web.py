@@ -1,4 +1,5 @@
-"""HTTP endpoints on the worker's web port: ``/metrics``, ``/healthz`` and, in the process
+"""HTTP endpoints on the worker's web port: ``/metrics``, ``/healthz``, ``/readyz`` (the same
+document, 503 while not ready: for readiness probes) and, in the process
 that owns the alert store, the console (``streams.console``) when ``CM_USERS`` is set."""
 
 from __future__ import annotations
@@ -27,6 +28,11 @@ def register_views(pipeline: Pipeline, settings: Settings, policy: Policy) -> No
     @app.page("/metrics")
     async def metrics_view(web, request):
         return web.bytes(metrics.render(), content_type="text/plain")
+
+    @app.page("/readyz")
+    async def ready_view(web, request):
+        status = pipeline.status()  # /healthz's document; 503 while it is not ready (probes)
+        return web.json(status, status=200 if status["ready"] else 503)
 
     sink = pipeline.sink
     if not isinstance(sink, ClickHouseSink) or settings.users is None:

@@ -15,6 +15,7 @@ from streams.actions.keeper import ActionKeeper
 from streams.agents import Pipeline
 from streams.app import create_app
 from streams.lag import ConsumerLag
+from streams.logs import faust_logging_config
 from streams.settings import Settings
 from streams.tables import declare_tables
 from streams.topics import declare_topics, ensure_topics
@@ -78,5 +79,6 @@ def run_worker(settings: Settings, policy: Policy, loglevel: str = "warning") ->
     # freed by reference counting (see streams.backtest.relaxed_gc, measured there).
     gc.freeze()
     gc.set_threshold(50_000, 50, 100)
-    worker = Worker(pipeline.app, loglevel=loglevel, quiet=True)
+    logging_config = faust_logging_config(settings.log_format, loglevel)
+    worker = Worker(pipeline.app, loglevel=loglevel, quiet=True, logging_config=logging_config)
     worker.execute_from_commandline()

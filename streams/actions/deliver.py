@@ -112,6 +112,17 @@ class Attempt:
         return self.status is not None and 300 <= self.status < 500 and self.status != 429
 
 
+def delivery_fields(endpoint: str, action: Action, attempt: Attempt) -> dict[str, object]:
+    """The log fields of a delivery attempt (``extra=``): which hook, which action, what came back."""
+    return {
+        "endpoint": endpoint,
+        "action_id": action.action_id,
+        "alert_id": action.alert_id,
+        "status": attempt.status,
+        "error": attempt.error,
+    }
+
+
 @dataclass
 class Endpoint:
     """Delivers the actions topic, in order, to one webhook."""
@@ -192,6 +203,7 @@ class Endpoint:
                 webhook_id(action),
                 tries,
                 delay,
+                extra=delivery_fields(name, action, attempt),
             )
             await self.sleep(delay / 2 + random.uniform(0, delay / 2))  # noqa: S311 - jitter, not secrecy
             delay = min(delay * 2, MAX_DELAY)
@@ -215,6 +227,7 @@ class Endpoint:
             webhook_id(action),
             tries,
             attempt.status or attempt.error,
+            extra=delivery_fields(self.hook.name, action, attempt),
         )
         record = {
             "endpoint": self.hook.name,

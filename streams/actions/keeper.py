@@ -35,6 +35,7 @@ from streams.actions.follower import read_actions
 from streams.console.triage import AuditRecord
 from streams.consumer_fixes import fetched_before_seek
 from streams.delivery import DeliveryError, Outbox, fail_stop
+from streams.logs import position
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -64,7 +65,11 @@ def apply_command(
         action = command.action
         if not may_block(action.kind, action.target, allow_mail_domains or []):
             metrics.ACTION_DECISIONS_REFUSED.inc()
-            log.warning("request %s refused: its target may not be blocked", action.action_id)
+            log.warning(
+                "request %s refused: its target may not be blocked",
+                action.action_id,
+                extra={"action_id": action.action_id, "alert_id": action.alert_id},
+            )
             return [], []
         return book.request(action, now), []
     before = book.actions.get(command.action_id)
@@ -74,7 +79,12 @@ def apply_command(
         decided = book.decide(command.action_id, command.decision, command.by, command.at, command.comment)
     except (UnknownActionError, DecisionError) as error:
         metrics.ACTION_DECISIONS_REFUSED.inc()
-        log.warning("decision %s not applied: %s", command.audit_id, error)
+        log.warning(
+            "decision %s not applied: %s",
+            command.audit_id,
+            error,
+            extra={"action_id": command.action_id, "audit_id": command.audit_id, "error": str(error)},
+        )
         after = book.actions.get(command.action_id)
         return ([after] if after is not None and after is not before else []), []  # expired on the way
     changed = [decided] if decided is not None else []
@@ -166,7 +176,11 @@ class ActionKeeper:
                     command = COMMAND.validate_json(event.value)
                 except ValidationError as error:
                     metrics.child(metrics.INVALID_RECORDS, event.message.topic).inc()
-                    log.error("skipping an unreadable action command: %s", error.errors()[0]["msg"])
+                    log.error(
+                        "skipping an unreadable action command: %s",
+                        error.errors()[0]["msg"],
+                        extra={**position(event.message), "error": error.errors()[0]["msg"]},
+                    )
                 else:
                     await self._publish(*apply_command(book, command, self.clock(), self.allow_mail_domains))
             await commands.ack(event)

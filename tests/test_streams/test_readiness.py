@@ -1,0 +1,36 @@
+"""``/readyz``: the worker's ``/healthz`` document, 503 until it owns partitions (readiness probes)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import orjson
+from aiohttp.test_utils import TestClient, TestServer
+from faust.assignor.client_assignment import ClientAssignment
+
+from detectors import load_policy
+from streams.process import DEMO_POLICY
+from streams.settings import Settings
+from streams.worker import build_pipeline
+
+
+def test_readyz_answers_503_until_the_worker_owns_partitions_and_healthz_answers_200(tmp_path):
+    pipeline = build_pipeline(Settings(role="detect", data_dir=tmp_path), load_policy(DEMO_POLICY))
+    app = pipeline.app
+    keyed = pipeline.topics.keyed.get_topic_name()
+
+    async def probe() -> list[tuple[int, dict]]:
+        async with TestClient(TestServer(app.web.web_app)) as client:
+
+            async def get(path: str) -> tuple[int, dict]:
+                response = await client.get(path)
+                return response.status, orjson.loads(await response.read())
+
+            answers = [await get("/readyz"), await get("/healthz")]
+            app.assignor._assignment = ClientAssignment(actives={keyed: [0]}, standbys={})  # rebalance done
+            return [*answers, await get("/readyz")]
+
+    (ready_status, ready), (health_status, health), (later_status, later) = asyncio.run(probe())
+    assert (ready_status, ready["ready"]) == (503, False)
+    assert (health_status, health) == (200, ready)  # liveness stays 200 while the process answers
+    assert (later_status, later["ready"], later["assigned"]) == (200, True, [f"{keyed}:0"])
