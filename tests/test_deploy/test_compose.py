@@ -192,3 +192,23 @@ def test_the_image_installs_the_project_with_its_pins_and_probes_the_worker():
     assert {f"!{p}/" for p in packages} <= set(ignore)  # the build context holds what COPY names
     build = yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))["services"]["worker"]["build"]
     assert (INFRA / build["context"] / build["dockerfile"]).resolve() == (INFRA / "Dockerfile").resolve()
+
+
+def test_grafana_provisioning_matches_the_compose_file_and_the_clickhouse_user(compose):
+    """The data source's user and password variable are the ones the init script creates and
+    Grafana's env file gives; the dashboard provider reads where compose mounts the JSON."""
+    grafana = REPO / "infra" / "grafana" / "provisioning"
+    sources = yaml.safe_load((grafana / "datasources" / "datasources.yaml").read_text("utf-8"))
+    [clickhouse] = [s for s in sources["datasources"] if s["uid"] == "clickhouse"]
+    init = (REPO / "infra" / "clickhouse-init" / "grafana-user.sh").read_text("utf-8")
+    user = clickhouse["jsonData"]["username"]
+    assert f"CREATE USER IF NOT EXISTS {user} " in init
+    variable = clickhouse["secureJsonData"]["password"].strip("${}")
+    assert f"{variable}=" in (REPO / "infra" / "env" / "grafana.env.example").read_text("utf-8")
+    providers = yaml.safe_load((grafana / "dashboards" / "dashboards.yaml").read_text("utf-8"))
+    mounts = {
+        v.split(":")[1]
+        for v in compose["services"]["grafana"]["volumes"]
+        if v.startswith("./grafana/dashboards")
+    }
+    assert {p["options"]["path"] for p in providers["providers"]} == mounts
