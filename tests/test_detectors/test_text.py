@@ -105,3 +105,21 @@ def test_throughput_is_reported(capsys):
     rate = len(turns) / (time.perf_counter() - started)
     print(f"text engine: {rate:,.0f} turns/s")
     assert rate > 1000
+
+
+def test_the_dropped_characters_are_those_of_a_scan_of_every_code_point():
+    """The first-use scan skips the unassigned planes 4-13 and adds the private-use planes
+    whole: it must drop exactly what a scan of all 1.1 million code points drops."""
+    import unicodedata
+
+    from detectors.text.normalize import _DROPPED, _EMOJI_PARTS, _kept_run
+
+    def dropped(code: int) -> bool:
+        category = unicodedata.category(chr(code))
+        emoji_part = any(a <= code <= b for a, b in _EMOJI_PARTS)
+        return emoji_part or (category[0] in _DROPPED and category != "Cn")
+
+    kept = _kept_run()
+    codes = (c for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF)
+    wrong = [c for c in codes if dropped(c) == bool(kept.fullmatch(chr(c)))]
+    assert wrong == [], [hex(c) for c in wrong[:5]]
