@@ -14,6 +14,7 @@ import orjson
 
 from detectors import Engine, Policy
 from detectors.action_book import ActionBook
+from detectors.engine import Output
 from detectors.exceptions import DetectorError
 from detectors.privacy import Pseudonymizer, PseudonymRecord
 from events import Action, Alert, Event, ParseContext, Rejection, parse_event
@@ -89,51 +90,73 @@ def run_backtest(
     policy: Policy,
     on_progress: Callable[[int, int], None] | None = None,
     pseudonymizer: Pseudonymizer | None = None,
+    jobs: int = 1,
 ) -> BacktestReport:
-    """Run the detectors over ``path``; raise OSError when it cannot be read."""
+    """Run the detectors over ``path``; raise OSError when it cannot be read.
+
+    With ``jobs`` above 1 the keyed detectors run in that many processes
+    (:mod:`streams.backtest_jobs`); the report is the same apart from ``detected_at``.
+    """
     report = BacktestReport()
     with relaxed_gc():
-        _run(path, policy, report, on_progress, pseudonymizer)
+        with path.open("rb") as handle:
+            events = read_events(handle, policy.parse_context(), report)
+        events.sort(key=lambda item: (item[0], item[1]))
+        report.events = len(events)
+        if jobs > 1:
+            from streams.backtest_jobs import run_jobs
+
+            run_jobs(events, policy, report, on_progress, pseudonymizer, jobs)
+        else:
+            _run(events, policy, report, on_progress, pseudonymizer)
+        if on_progress:
+            on_progress(len(events), len(events))
     return report
 
 
 def _run(
-    path: Path,
+    events: list[tuple[float, int, Event]],
     policy: Policy,
     report: BacktestReport,
     on_progress: Callable[[int, int], None] | None,
     pseudonymizer: Pseudonymizer | None,
 ) -> None:
-    with path.open("rb") as handle:
-        events = read_events(handle, policy.parse_context(), report)
-    events.sort(key=lambda item: (item[0], item[1]))
-    report.events = len(events)
     engine = Engine(policy, pseudonymizer=pseudonymizer)
     book = ActionBook(policy.actions.require_approval)  # the worker's action keeper runs this book
     state: dict = {}
     for index, (_, line, event) in enumerate(events, start=1):
         if currency := engine.other_currency(event):
             report.other_currency[currency] += 1
-        for output in engine.run(
+        outputs = engine.run(
             event, state, lambda error, line=line: report.detector_errors.append((line, error))
-        ):
-            if isinstance(output, Alert):
-                report.alerts[output.alert_id] = output
-            elif isinstance(output, Action):
-                for action in book.request(*at_event_time(output, event.timestamp)):
-                    report.actions[action.action_id] = action
-            elif isinstance(output, PseudonymRecord):
-                report.pseudonyms[output.pseudonym] = output.employee_id
+        )
+        take(report, book, outputs, event.timestamp)
         if index % EXPIRE_EVERY == 0:
             report.expired_keys += engine.expire(state, watermark=event.timestamp)
         if on_progress and index % 1000 == 0:
             on_progress(index, len(events))
+    finish(report, book, events)
+    report.live_keys = len(state)
+
+
+def take(report: BacktestReport, book: ActionBook, outputs: list[Output], timestamp: float) -> None:
+    """Record one event's outputs: alerts and pseudonym rows as they are, action requests
+    through the action book (the worker's action keeper), at the event's time."""
+    for output in outputs:
+        if isinstance(output, Alert):
+            report.alerts[output.alert_id] = output
+        elif isinstance(output, Action):
+            for action in book.request(*at_event_time(output, timestamp)):
+                report.actions[action.action_id] = action
+        elif isinstance(output, PseudonymRecord):
+            report.pseudonyms[output.pseudonym] = output.employee_id
+
+
+def finish(report: BacktestReport, book: ActionBook, events: list[tuple[float, int, Event]]) -> None:
+    """Expire the actions whose time has come by the last event."""
     if events:
         for action in book.expire(datetime.fromtimestamp(events[-1][0], UTC)):
             report.actions[action.action_id] = action
-    report.live_keys = len(state)
-    if on_progress:
-        on_progress(len(events), len(events))
 
 
 def at_event_time(request: Action, timestamp: float) -> tuple[Action, datetime]:

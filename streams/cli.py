@@ -98,6 +98,15 @@ def backtest(
             "(chdb:///path or http(s)://user:pass@host:8123/db), e.g. to look at them in Grafana",
         ),
     ] = None,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs",
+            min=1,
+            help="processes for the keyed detectors, split by key as the worker's keyed topic "
+            "(default: the machine's cores); the output is the same as with 1",
+        ),
+    ] = None,
 ) -> None:
     """Run the worker's detectors over a file of events, in event-time order."""
     from rich.progress import Progress
@@ -113,16 +122,21 @@ def backtest(
     settings = _settings(policy=policy)
     loaded = _policy(settings.policy, settings.phone_region)
     hidden = _pseudonymizer(settings, loaded)
+    jobs = jobs or _cores()
     started = time.perf_counter()
     try:
         if err.is_terminal:
             with Progress(console=err, transient=True) as bar:
                 task = bar.add_task("detecting", total=None)
                 report = run_backtest(
-                    events, loaded, lambda done, total: bar.update(task, completed=done, total=total), hidden
+                    events,
+                    loaded,
+                    lambda done, total: bar.update(task, completed=done, total=total),
+                    hidden,
+                    jobs,
                 )
         else:
-            report = run_backtest(events, loaded, pseudonymizer=hidden)
+            report = run_backtest(events, loaded, pseudonymizer=hidden, jobs=jobs)
     except OSError as error:
         err.print(f"[red]cannot read {events}: {error.strerror or error}[/red]")
         raise typer.Exit(2) from error
@@ -144,7 +158,7 @@ def backtest(
             err.print(f"  e.g. line {line}: {rejection.message}", highlight=False)
     err.print(
         f"alerts: {len(report.alerts)}, actions: {len(report.actions)} "
-        f"({rate:,.0f} events/s, {elapsed:.2f} s)"
+        f"({rate:,.0f} events/s, {elapsed:.2f} s, {jobs} job{'s' if jobs > 1 else ''})"
     )
     for rule, count in sorted(report.alerts_per_rule().items()):
         err.print(f"  {rule}: {count}")
@@ -160,6 +174,14 @@ def backtest(
         for line, error in report.detector_errors:
             err.print(f"  line {line}: {error}", highlight=False, markup=False, soft_wrap=True)
     err.print(f"state keys: live {report.live_keys}, expired {report.expired_keys}")
+
+
+def _cores() -> int:
+    """The cores this process may run on (its CPU affinity, where the system has one)."""
+    import os
+
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity else os.cpu_count() or 1
 
 
 def _store_backtest(report: Any, events: Path, url: str, settings: Any, policy: Policy) -> None:
