@@ -1,5 +1,8 @@
 """``bench``: what one worker carries, end to end, against two references on the same events.
 
+0. Before any broker starts: ``backtest`` over a simulated file of at least 100,000 events,
+   one job (``backtest_rate``) and one per core (``backtest_parallel_rate``), and ``orjson``
+   alone over its lines (``parse_floor_rate``): ``bench.backtest``.
 1. N simulated events of every type are produced to fresh input topics.
 2. ``bare_rate``: one aiokafka consumer reads and JSON-parses them (one Python process' ceiling).
 3. ``faust_floor_rate``: no-op Faust agents with the worker's settings (what Faust itself costs).
@@ -30,6 +33,7 @@ from typing import Any
 
 import orjson
 
+from bench.backtest import run_backtest_bench
 from infra.brokers import BrokerProcess, free_port, start_tansu
 from simulator import Simulator
 from simulator.company import AGENCY_PBX
@@ -250,6 +254,7 @@ def run_bench(
 ) -> dict[str, Any]:
     """Run the whole benchmark; return the report (the JSON keys of cli.md)."""
     work = Path(tempfile.mkdtemp(prefix="cm-bench-"))
+    backtest = run_backtest_bench(settings, events, work / "backtest", say)
     settings, broker = embedded_unless(broker_configured, settings, work)
     tag = uuid.uuid4().hex[:6]
     topics = Topics(**{name: f"bench{tag}.{value}" for name, value in Topics().model_dump().items()})
@@ -295,6 +300,7 @@ def run_bench(
         "hops": HOPS,
         "latency_p50_ms": round(statistics.median(latencies) * 1000, 1),
         "latency_p99_ms": round(percentile(latencies, 0.99) * 1000, 1),
+        **backtest,
         "broker": "tansu" if broker else settings.kafka_broker,
         "partitions": settings.partitions,
         "work_dir": str(work),

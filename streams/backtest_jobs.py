@@ -19,6 +19,7 @@ from __future__ import annotations
 import gc
 import heapq
 import multiprocessing
+import os
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -40,6 +41,12 @@ if TYPE_CHECKING:
 
 Sorted = list[tuple[float, int, Event]]
 """Valid events as ``(timestamp, line, event)``, in event-time order."""
+
+
+def cores() -> int:
+    """The cores this process may run on (its CPU affinity, where the system has one)."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity else os.cpu_count() or 1
 
 
 def owner(key: str, jobs: int) -> int:

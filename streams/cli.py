@@ -112,6 +112,7 @@ def backtest(
     from rich.progress import Progress
 
     from streams.backtest import run_backtest, write_alerts
+    from streams.backtest_jobs import cores
 
     if out is None and clickhouse is None:
         err.print("[red]give --out FILE, --clickhouse URL or both[/red]")
@@ -122,7 +123,7 @@ def backtest(
     settings = _settings(policy=policy)
     loaded = _policy(settings.policy, settings.phone_region)
     hidden = _pseudonymizer(settings, loaded)
-    jobs = jobs or _cores()
+    jobs = jobs or cores()
     started = time.perf_counter()
     try:
         if err.is_terminal:
@@ -174,14 +175,6 @@ def backtest(
         for line, error in report.detector_errors:
             err.print(f"  line {line}: {error}", highlight=False, markup=False, soft_wrap=True)
     err.print(f"state keys: live {report.live_keys}, expired {report.expired_keys}")
-
-
-def _cores() -> int:
-    """The cores this process may run on (its CPU affinity, where the system has one)."""
-    import os
-
-    affinity = getattr(os, "sched_getaffinity", None)
-    return len(affinity(0)) if affinity else os.cpu_count() or 1
 
 
 def _store_backtest(report: Any, events: Path, url: str, settings: Any, policy: Policy) -> None:

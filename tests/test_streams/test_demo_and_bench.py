@@ -91,16 +91,28 @@ def test_bench_runs_the_floor_before_and_after_the_pipeline_and_reports_every_ke
     async def no_topics(settings) -> None:
         pass
 
+    def backtest(settings, events, work, say) -> dict:
+        steps.append(f"backtest {events}")
+        return {
+            "backtest_events": 100_000,
+            "backtest_rate": 30.0,
+            "backtest_parallel_rate": 50.0,
+            "backtest_jobs": 2,
+            "parse_floor_rate": 400.0,
+        }
+
     monkeypatch.setattr(bench.pipeline, "start_tansu", lambda work: Tansu())
     monkeypatch.setattr(streams.topics, "ensure_topics", no_topics)
     monkeypatch.setattr(bench.pipeline, "_produce", produce)
     monkeypatch.setattr(bench.pipeline, "_bare_rate", bare)
     monkeypatch.setattr(bench.pipeline, "_floor_rate", floor)
     monkeypatch.setattr(bench.pipeline, "_Worker", Worker)
+    monkeypatch.setattr(bench.pipeline, "run_backtest_bench", backtest)
 
     report = bench.pipeline.run_bench(Settings(), 500, broker_configured=False, say=lambda text: None)
 
-    assert steps == ["floor", "pipeline", "pipeline stopped", "floor", "broker stopped"]
+    assert steps == ["backtest 500", "floor", "pipeline", "pipeline stopped", "floor", "broker stopped"]
+    assert report["backtest_rate"] == 30.0 and report["backtest_parallel_rate"] == 50.0
     assert report["faust_floor_rates"] == [100.0, 300.0] and report["faust_floor_rate"] == 200.0
     assert report["pipeline_rate"] == 50.0 and report["floor_ratio"] == 0.25 and report["ratio"] == 0.05
     assert report["hops"] == 2 and len(latency_events) == 40
