@@ -71,14 +71,15 @@ def route_all(events: Sorted, policy: Policy, jobs: int) -> list[list[tuple[int,
     """Every event's keyed copies as (job, copy), routed as the worker's input hop does: against
     the directory as it was before the event."""
     router = Engine(policy)
-    jobs_of: dict[str, int] = {}
+    jobs_of: dict[str, int] = {}  # keys repeat across events: hashed once each
     routed = []
     for _, _, event in events:
         copies = router.route(event)
         router.observe_reference(event)
-        routed.append(
-            [(jobs_of.get(c.key) or jobs_of.setdefault(c.key, owner(c.key, jobs)), c) for c in copies]
-        )
+        for copy in copies:
+            if copy.key not in jobs_of:
+                jobs_of[copy.key] = owner(copy.key, jobs)
+        routed.append([(jobs_of[copy.key], copy) for copy in copies])
     return routed
 
 
