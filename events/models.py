@@ -295,6 +295,12 @@ class CallCompletedEvent(_Envelope):
     type: Literal["telephony.call.completed"]
     data: CallCompleted
 
+    @cached_property
+    def started(self) -> float:
+        """When the call started as POSIX seconds: ``data.started_at``, else the event time."""
+        started_at = self.data.started_at
+        return started_at.timestamp() if started_at is not None else self.timestamp
+
 
 class SmsDeliveredEvent(_Envelope):
     type: Literal["telephony.sms.delivered"]
