@@ -260,9 +260,10 @@ class _Envelope(_Model):
     subject: str | None = None
     datacontenttype: str | None = None
 
-    @property
+    @cached_property
     def uid(self) -> str:
-        """The event's identity ``source/id``: a repeat of it is a duplicate."""
+        """The event's identity ``source/id``: a repeat of it is a duplicate (built once: the
+        engine and most rules read it)."""
         return f"{self.source}/{self.id}"
 
     @cached_property
