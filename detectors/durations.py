@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
@@ -53,8 +54,10 @@ def local_date(ts: float, tz: ZoneInfo) -> date:
     return datetime.fromtimestamp(ts, tz).date()
 
 
+@lru_cache(maxsize=4096)
 def local_midnight(day: date, tz: ZoneInfo) -> float:
-    """POSIX time of 00:00 local on ``day``."""
+    """POSIX time of 00:00 local on ``day`` (cached: a pure function of the two, asked for by
+    every rule that counts per local day, on every event)."""
     return datetime(day.year, day.month, day.day, tzinfo=tz).timestamp()
 
 

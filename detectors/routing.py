@@ -22,6 +22,8 @@ An event goes to a family only if an enabled rule there reads its type
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from detectors.base import Routed
@@ -51,10 +53,20 @@ def route(event: Event, directory: Directory, wanted: frozenset[tuple[str, str]]
     """The routed copies of ``event``, one per key family with an enabled detector that reads
     its type: ``wanted`` holds those ``(family, event type)`` pairs."""
     out: list[Routed] = []
-    for family, router in _ROUTERS_BY_TYPE.get(event.type, ()):
-        if (family, event.type) in wanted and (routed := router(event, directory)):
+    for router in _plan(wanted).get(event.type, ()):
+        if routed := router(event, directory):
             out.extend(routed if isinstance(routed, list) else [routed])
     return out
+
+
+@lru_cache(maxsize=64)
+def _plan(wanted: frozenset[tuple[str, str]]) -> dict[str, tuple[Router, ...]]:
+    """Event type -> the routers of the families in ``wanted`` that read it, in routing order
+    (worked out once per set of enabled rules, not on every event)."""
+    return {
+        event_type: tuple(router for family, router in routers if (family, event_type) in wanted)
+        for event_type, routers in _ROUTERS_BY_TYPE.items()
+    }
 
 
 def _harassment(event: Event, directory: Directory) -> Routed | None:
@@ -137,7 +149,10 @@ def _cohort(event: Event, directory: Directory) -> Routed | None:
     return Routed(COHORT, role, event, {"employee_id": event.data.employee_id}) if role else None
 
 
-_ROUTERS_BY_TYPE = {  # which families can want each event type: routing runs on every event
+Router = Callable[[Event, "Directory"], Routed | list[Routed] | None]
+
+# which families can want each event type (``_plan`` keeps those an engine's rules read)
+_ROUTERS_BY_TYPE: dict[str, tuple[tuple[str, Router], ...]] = {
     "telephony.call.completed": ((HARASSMENT, _harassment), (CONDUCT, _conduct)),
     "telephony.sms.delivered": ((HARASSMENT, _harassment), (CONDUCT, _conduct)),
     "hr.emergency_contact.changed": ((CONTACTS, _contacts),),

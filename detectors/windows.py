@@ -9,22 +9,29 @@ from __future__ import annotations
 
 from bisect import bisect_left, insort
 from collections.abc import MutableMapping
+from operator import itemgetter
 from typing import Any
 
 Entry = list[Any]
+_time = itemgetter(0)
 
 ALLOWED_LATENESS = 3600.0
 """Seconds an event may arrive behind the newest one of its key and still count in full."""
 
 
 def insert(log: list[Entry], entry: Entry) -> None:
-    """Insert ``entry`` keeping the log sorted by time."""
-    insort(log, entry, key=lambda e: e[0])
+    """Insert ``entry`` keeping the log sorted by time (after entries of the same time)."""
+    if not log or log[-1][0] <= entry[0]:  # in time order, the common case: no search
+        log.append(entry)
+    else:
+        insort(log, entry, key=_time)
 
 
 def prune(log: list[Entry], horizon: float) -> list[Entry]:
     """Drop entries older than ``horizon``."""
-    start = bisect_left(log, horizon, key=lambda e: e[0])
+    if not log or log[0][0] >= horizon:  # nothing to drop, the common case: no search
+        return log
+    start = bisect_left(log, horizon, key=_time)
     return log[start:] if start else log
 
 
@@ -46,7 +53,7 @@ def find_window(
     """
     if len(log) < threshold:  # fewer entries than distinct values needed: no window can hold them
         return None
-    lo = bisect_left(log, around - width, key=lambda e: e[0])
+    lo = bisect_left(log, around - width, key=_time)
     counts: dict[Any, int] = {}
     j = lo
     for i in range(lo, len(log)):

@@ -80,7 +80,8 @@ def parse_event_dict(obj: Any, context: ParseContext = ParseContext()) -> Event 
             "type",
         )
     try:
-        return model.model_validate(obj, context=context._validation)  # type: ignore[return-value]
+        # the model's validator itself: model_validate adds a Python frame per event
+        return model.__pydantic_validator__.validate_python(obj, context=context._validation)  # type: ignore[no-any-return]
     except ValidationError as error:
         return _describe(error)
 

@@ -31,6 +31,10 @@ _SENTENCE_BREAKS = frozenset("。！？\n")
 dots, dashes and symbols)."""
 
 
+MEMO_SIZE = 2048
+"""Texts whose matches a matcher remembers (matches are immutable; a text is a few KB at most)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Match:
     """One term found in a text: its category, the lexicon term, where, the sentence around
@@ -100,6 +104,7 @@ class TextMatcher:
         for key, values in keys.items():
             self._automaton.add_word(key, (key, values))
         self._automaton.make_automaton()
+        self._memo = lru_cache(maxsize=MEMO_SIZE)(self._find)
 
     @classmethod
     def from_directory(cls, directory: Path | Traversable | None = None) -> TextMatcher:
@@ -113,12 +118,19 @@ class TextMatcher:
         self.find("预热：崔收")
 
     def find(self, text: str, categories: frozenset[str] | None = None) -> list[Match]:
-        """Every term occurrence (optionally of some categories), minus those inside a lawful context."""
+        """Every term occurrence (optionally of some categories), minus those inside a lawful context.
+
+        Remembered for the last :data:`MEMO_SIZE` texts: a template SMS or a scripted line
+        recurs across events, and several rules read one event's text.
+        """
         if not text:
             return []
+        return list(self._memo(text, categories))
+
+    def _find(self, text: str, categories: frozenset[str] | None) -> tuple[Match, ...]:
         norm = normalize(text)
         if not norm.text:
-            return []
+            return ()
         terms: list[tuple[int, int, _Entry, MatchKind | None]] = []
         contexts: list[tuple[int, int, str]] = []
         for last, (key, values) in self._automaton.iter(norm.text):
@@ -147,7 +159,7 @@ class TextMatcher:
                 how = "exact" if text[o_start:o_end] in entry.spellings else "normalised"
             sentence = _sentence(text, o_start, o_end)
             out.append(Match(entry.category, entry.term, o_start, o_end, sentence, how))
-        return out
+        return tuple(out)
 
 
 def matched_as(matches: Iterable[Match]) -> dict[str, list[MatchKind]]:

@@ -214,3 +214,34 @@ def test_a_contact_change_without_action_is_an_addition():
     event = parse_event(_event("hr.emergency_contact.changed", data))
     assert not isinstance(event, Rejection), event
     assert event.data.action == "added"
+
+
+@pytest.mark.parametrize(
+    ("time", "ok"),
+    [
+        ("1999-12-31T23:59:59.999999Z", False),
+        ("2000-01-01T00:00:00Z", True),
+        ("2000-01-01T07:59:59.999999+08:00", False),
+        ("2000-01-01T08:00:00+08:00", True),
+    ],
+)
+def test_the_earliest_event_time_is_exact_to_the_microsecond_in_any_offset(time, ok):
+    """The bound is checked on the POSIX timestamp the validator computes once: it must agree
+    with comparing the datetimes, down to the microsecond, whatever the offset."""
+    parsed = parse_event(_event("hr.leave.recorded", GOOD["hr.leave.recorded"], time=time))
+    assert isinstance(parsed, Rejection) is not ok
+    if not ok:
+        assert parsed.field == "time" and "is before 2000-01-01" in parsed.message
+
+
+def test_derived_times_and_uid_are_those_of_the_fields():
+    """``timestamp``, a call's ``started`` and ``uid`` are computed once per event and cached:
+    they equal what the fields say."""
+    data = {**GOOD["telephony.call.completed"], "started_at": "2026-07-01T01:59:30Z"}
+    call = parse_event(_event("telephony.call.completed", data))
+    assert isinstance(call, CallCompletedEvent)
+    assert call.timestamp == call.time.timestamp()
+    assert call.uid == f"{call.source}/{call.id}" == "test/x-1"
+    assert call.started == call.data.started_at.timestamp() == call.timestamp - 30
+    unstarted = parse_event(_event("telephony.call.completed", GOOD["telephony.call.completed"]))
+    assert isinstance(unstarted, CallCompletedEvent) and unstarted.started == unstarted.timestamp
