@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import faust
 
+from streams import eager_drain
 from streams.consumer_fixes import apply_consumer_fixes
 from streams.settings import Settings
 
@@ -12,6 +13,7 @@ def create_app(settings: Settings) -> faust.App:
     """A Faust app for ``settings``: RocksDB tables under ``data_dir``, raw-bytes codecs."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     apply_consumer_fixes(settings.fetch_max_wait_ms)
+    eager_drain.install()
     return faust.App(
         settings.group_id,
         broker=settings.kafka_broker,
