@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-from typing import get_args
+from typing import Any, get_args
+
+import faust
 
 from detectors import Engine, Policy
 from events.alert import ActionKind
@@ -69,7 +71,6 @@ def build_pipeline(settings: Settings, policy: Policy) -> Pipeline:
 def run_worker(settings: Settings, policy: Policy, loglevel: str = "warning") -> None:
     """Run a Faust worker until it is stopped (SIGINT/SIGTERM)."""
     import uvloop
-    from faust import Worker
 
     asyncio.run(ensure_topics(settings))  # raises BrokerUnreachableError before anything starts
     uvloop.install()
@@ -80,5 +81,16 @@ def run_worker(settings: Settings, policy: Policy, loglevel: str = "warning") ->
     gc.freeze()
     gc.set_threshold(50_000, 50, 100)
     logging_config = faust_logging_config(settings.log_format, loglevel)
-    worker = Worker(pipeline.app, loglevel=loglevel, quiet=True, logging_config=logging_config)
-    worker.execute_from_commandline()
+    faust_worker(pipeline.app, loglevel, logging_config).execute_from_commandline()
+
+
+def faust_worker(app: faust.App, loglevel: str, logging_config: dict[str, Any] | None = None) -> faust.Worker:
+    """Faust's worker without its start-up spinner.
+
+    To turn the spinner on every log record, Faust sets the root logger to DEBUG for good (the
+    spinner's handler stays, stopped, after start-up): every debug call of aiokafka, Faust and
+    mode then built a record that no handler printed, 2.7 % of the worker's main thread (py-spy).
+    """
+    worker = faust.Worker(app, loglevel=loglevel, quiet=True, logging_config=logging_config)
+    worker.spinner = None
+    return worker
