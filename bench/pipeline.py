@@ -5,14 +5,17 @@
    alone over its lines (``parse_floor_rate``): ``bench.backtest``.
 1. N simulated events of every type are produced to fresh input topics.
 2. ``bare_rate``: one aiokafka consumer reads and JSON-parses them (one Python process' ceiling).
-3. ``faust_floor_rate``: no-op Faust agents with the worker's settings (what Faust itself costs).
+3. ``faust_floor_rate``: no-op Faust agents with the worker's settings and patches to Faust;
+   ``stock_floor_rate``: the same on stock Faust (what Faust itself costs).
 4. ``pipeline_rate``: a real worker (validation, every rule, ClickHouse sink) from the moment
    it owns its partitions until every event, keyed copy and alert is through.
 5. Latency: with the worker idle, events that raise an alert at once are produced one by one;
    the time from produce to the alert being queryable in ClickHouse gives p50/p99.
-6. The floor once more: ``faust_floor_rate`` is the mean of the runs before and after the
+6. The floors once more: ``faust_floor_rate`` is the mean of the runs before and after the
    pipeline, so that a machine whose speed drifts during the bench (shared cores do) moves
    both sides of ``floor_ratio`` alike; both runs are in ``faust_floor_rates``.
+   ``stock_floor_rate`` (``stock_floor_rates``) is the same for a no-op agent of stock Faust:
+   Faust's defaults and none of the project's patches (``bench.floor --stock``).
 """
 
 from __future__ import annotations
@@ -106,7 +109,8 @@ async def _bare_rate(settings: Settings, expected: int) -> float:
     return expected / (time.perf_counter() - first)
 
 
-def _floor_rate(settings: Settings, expected: int, data_dir: Path) -> float:
+def _floor_rate(settings: Settings, expected: int, data_dir: Path, stock: bool = False) -> float:
+    """Events/s of no-op Faust agents: the worker's app, or with ``stock`` Faust's (``bench.floor``)."""
     env = _env(
         settings,
         {
@@ -119,7 +123,7 @@ def _floor_rate(settings: Settings, expected: int, data_dir: Path) -> float:
     result = data_dir / "floor.json"
     with (data_dir / "floor.log").open("wb") as log:
         subprocess.run(  # noqa: S603 - our own module, same interpreter
-            [sys.executable, "-m", "bench.floor", str(expected), str(result)],
+            [sys.executable, "-m", "bench.floor", str(expected), str(result), *(["--stock"] * stock)],
             env={**os.environ, **env},
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -269,9 +273,10 @@ def run_bench(
         produce_s = asyncio.run(_produce(settings, values, [e["type"] for e in generated]))
         say(f"produced in {produce_s:.1f} s; bare consumer")
         bare = asyncio.run(_bare_rate(settings, events))
-        say(f"bare {bare:,.0f}/s; Faust no-op floor")
+        say(f"bare {bare:,.0f}/s; Faust no-op floors")
         floors = [_floor_rate(settings, events, work / "floor")]
-        say(f"floor {floors[0]:,.0f}/s; pipeline")
+        stock_floors = [_floor_rate(settings, events, work / "stock-floor", stock=True)]
+        say(f"floor {floors[0]:,.0f}/s, stock Faust {stock_floors[0]:,.0f}/s; pipeline")
         worker = _Worker(settings, work / "pipeline")
         try:
             started = worker.wait(lambda: orjson.loads(worker.get("/healthz"))["ready"], 180, "the worker")
@@ -282,13 +287,14 @@ def run_bench(
             latencies = _latency(settings, worker)
         finally:
             worker.stop()
-        say("Faust no-op floor again")
+        say("Faust no-op floors again")
+        stock_floors.append(_floor_rate(settings, events, work / "stock-floor-after", stock=True))
         floors.append(_floor_rate(settings, events, work / "floor-after"))
-        say(f"floor {floors[1]:,.0f}/s")
+        say(f"floor {floors[1]:,.0f}/s, stock Faust {stock_floors[1]:,.0f}/s")
     finally:
         if broker:
             broker.stop()
-    floor = statistics.mean(floors)
+    floor, stock_floor = statistics.mean(floors), statistics.mean(stock_floors)
     return {
         "events": events,
         "pipeline_rate": round(pipeline, 1),
@@ -297,6 +303,9 @@ def run_bench(
         "faust_floor_rates": [round(rate, 1) for rate in floors],
         "ratio": round(pipeline / bare, 4),
         "floor_ratio": round(pipeline / floor, 4),
+        "stock_floor_rate": round(stock_floor, 1),
+        "stock_floor_rates": [round(rate, 1) for rate in stock_floors],
+        "stock_floor_ratio": round(pipeline / stock_floor, 4),
         "hops": HOPS,
         "latency_p50_ms": round(statistics.median(latencies) * 1000, 1),
         "latency_p99_ms": round(percentile(latencies, 0.99) * 1000, 1),

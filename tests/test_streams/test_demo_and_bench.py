@@ -51,13 +51,14 @@ def test_demo_and_bench_workers_get_a_fresh_key_when_none_is_set(tmp_path, monke
 def test_bench_runs_the_floor_before_and_after_the_pipeline_and_reports_every_key_of_the_doc(
     tmp_path, monkeypatch
 ):
-    """docs/performance.md, *What bench measures*: the floor before and after the pipeline and
+    """docs/performance.md, *What bench measures*: the floors before and after the pipeline and
     their mean, 40 latency samples, 2 hops; brokers, processes and clocks are stood in for."""
     import bench.pipeline
     import streams.topics
 
     steps: list[str] = []
     floors = iter([100.0, 300.0])
+    stock_floors = iter([400.0, 600.0])
     latency_events: list[int] = []
 
     class Tansu:
@@ -84,9 +85,9 @@ def test_bench_runs_the_floor_before_and_after_the_pipeline_and_reports_every_ke
     async def bare(settings, expected) -> float:
         return 1000.0
 
-    def floor(settings, expected, data_dir) -> float:
-        steps.append("floor")
-        return next(floors)
+    def floor(settings, expected, data_dir, stock=False) -> float:
+        steps.append("stock floor" if stock else "floor")
+        return next(stock_floors if stock else floors)
 
     async def no_topics(settings) -> None:
         pass
@@ -111,9 +112,14 @@ def test_bench_runs_the_floor_before_and_after_the_pipeline_and_reports_every_ke
 
     report = bench.pipeline.run_bench(Settings(), 500, broker_configured=False, say=lambda text: None)
 
-    assert steps == ["backtest 500", "floor", "pipeline", "pipeline stopped", "floor", "broker stopped"]
+    assert steps == [
+        *["backtest 500", "floor", "stock floor", "pipeline", "pipeline stopped"],
+        *["stock floor", "floor", "broker stopped"],
+    ]
     assert report["backtest_rate"] == 30.0 and report["backtest_parallel_rate"] == 50.0
     assert report["faust_floor_rates"] == [100.0, 300.0] and report["faust_floor_rate"] == 200.0
+    assert report["stock_floor_rates"] == [400.0, 600.0] and report["stock_floor_rate"] == 500.0
+    assert report["stock_floor_ratio"] == 0.1
     assert report["pipeline_rate"] == 50.0 and report["floor_ratio"] == 0.25 and report["ratio"] == 0.05
     assert report["hops"] == 2 and len(latency_events) == 40
     assert 240 <= report["latency_p50_ms"] <= report["latency_p99_ms"] < 1000
