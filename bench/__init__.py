@@ -3,6 +3,7 @@ consumer and a no-op Faust agent in the same run (``docs/performance.md``). Not 
 
 from __future__ import annotations
 
+from bench.load import run_load_bench
 from bench.pipeline import run_bench
 
-__all__ = ["run_bench"]
+__all__ = ["run_bench", "run_load_bench"]

@@ -31,6 +31,7 @@ import time
 import urllib.request
 import uuid
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,7 @@ import orjson
 from bench.backtest import run_backtest_bench
 from infra.brokers import BrokerProcess, free_port, start_tansu
 from simulator import Simulator
-from simulator.company import AGENCY_PBX
+from simulator.company import AGENCY_PBX, TZ
 from sinks import metrics
 from streams.console.users import add_user
 from streams.process import spawn_worker
@@ -196,36 +197,42 @@ def _drained(worker: _Worker, expected: int) -> Callable[[], bool]:
     return check
 
 
+def probe_event(debtor: str, at: datetime) -> dict[str, Any]:
+    """A collection call to ``debtor`` at ``at`` (a night hour): it raises a quiet-hours alert at once."""
+    return {
+        "specversion": "1.0",
+        "id": f"lat-{debtor}",
+        "source": "bench/latency",
+        "type": "telephony.call.completed",
+        "time": at.isoformat(),
+        "data": {
+            "call_id": debtor,
+            "caller": AGENCY_PBX,
+            "callee": "+8613900000000",
+            "direction": "outbound",
+            "answered": False,
+            "collection": {
+                "agent_id": "A1",
+                "case_id": f"K-{debtor}",
+                "debtor_id": debtor,
+                "contact_role": "debtor",
+            },
+        },
+    }
+
+
+def last_night() -> datetime:
+    """23:00 yesterday in the simulated company's time zone: inside the quiet hours."""
+    return datetime.now(TZ).replace(hour=23, minute=0, second=0, microsecond=0) - timedelta(days=1)
+
+
 def _latency(settings: Settings, worker: _Worker) -> list[float]:
     """Produce-to-queryable times of alerts raised by single events (a call at 23:00)."""
-    from datetime import datetime, timedelta
-
-    from simulator.company import TZ
-
     samples = []
-    night = datetime.now(TZ).replace(hour=23, minute=0, second=0, microsecond=0) - timedelta(days=1)
+    night = last_night()
     for i in range(LATENCY_SAMPLES):
         debtor = f"D-lat-{uuid.uuid4().hex[:10]}"
-        event = {
-            "specversion": "1.0",
-            "id": f"lat-{debtor}",
-            "source": "bench/latency",
-            "type": "telephony.call.completed",
-            "time": (night + timedelta(minutes=i)).isoformat(),
-            "data": {
-                "call_id": debtor,
-                "caller": AGENCY_PBX,
-                "callee": "+8613900000000",
-                "direction": "outbound",
-                "answered": False,
-                "collection": {
-                    "agent_id": "A1",
-                    "case_id": f"K-{debtor}",
-                    "debtor_id": debtor,
-                    "contact_role": "debtor",
-                },
-            },
-        }
+        event = probe_event(debtor, night + timedelta(minutes=i))
         started = time.perf_counter()
         asyncio.run(_produce(settings, [orjson.dumps(event)], [event["type"]]))
 

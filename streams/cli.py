@@ -617,17 +617,29 @@ def bench(
         Path | None, typer.Option("--json", help="also write the report to this file")
     ] = None,
     broker: BrokerOpt = None,
+    rate: Annotated[
+        int | None,
+        typer.Option("--rate", min=1, help="instead: hold this many events/s and measure alert latency"),
+    ] = None,
+    duration: Annotated[float, typer.Option("--duration", min=1, help="seconds of load, with --rate")] = 120,
 ) -> None:
-    """End-to-end benchmark: pipeline vs a bare consumer and a no-op Faust agent on the same events."""
+    """End-to-end benchmark: pipeline vs a bare consumer and a no-op Faust agent on the same events.
+
+    With ``--rate``: latency from produce to alert queryable while the worker holds that rate.
+    """
     if context.invoked_subcommand is not None:
         return
     import os
 
-    from bench import run_bench
+    from bench import run_bench, run_load_bench
 
     settings = _settings(kafka_broker=broker)
     configured = broker is not None or "CM_KAFKA_BROKER" in os.environ
-    _report(run_bench(settings, events, configured, lambda text: err.print(text, highlight=False)), json_out)
+    say = lambda text: err.print(text, highlight=False)  # noqa: E731
+    if rate is not None:
+        _report(run_load_bench(settings, rate, duration, configured, say), json_out)
+    else:
+        _report(run_bench(settings, events, configured, say), json_out)
 
 
 @bench_app.command("console")
