@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 KAFKA_VERSION := $(shell sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' infra/kafka/pom.xml)
 KAFKA_JARS ?= $(HOME)/.cache/compliance-monitor/kafka-$(KAFKA_VERSION)
 
-.PHONY: install demo test test-quick reliability kafka-jars browser mail-tools metrics-tools lint lock clean
+.PHONY: install demo test test-quick reliability kafka-jars browser mail-tools metrics-tools quix-floor lint lock clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -46,7 +46,13 @@ metrics-tools:  ## Debian's prometheus and promtool for the rule and scrape test
 	   if [ -d /run/systemd/system ]; then systemctl disable --now prometheus.service || true; fi; \
 	   exit $$status)
 
-test: install kafka-jars browser mail-tools metrics-tools  ## everything, on both brokers (Tansu and Apache Kafka)
+# quixstreams caps pydantic below the project's pins, so the peer framework of `bench` gets an
+# interpreter of its own (bench/quix.py); the bench reports quix_floor_rate when it exists.
+quix-floor:  ## Quix Streams 3.28 in .venv-quix, for bench's quix_floor_rate
+	@test -x .venv-quix/bin/python && .venv-quix/bin/python -c 'import quixstreams' 2>/dev/null || \
+	  ($(PYTHON) -m venv .venv-quix && .venv-quix/bin/python -m pip install -q quixstreams==3.28.0)
+
+test: install kafka-jars browser mail-tools metrics-tools quix-floor  ## everything, on both brokers (Tansu and Apache Kafka)
 	$(VENV)/bin/ruff check .
 	CM_TEST_ALL=1 $(PY) -m pytest -q -p no:cacheprovider --durations=30
 
@@ -64,4 +70,4 @@ lock: install  ## re-pin every dependency after changing pyproject.toml
 	$(PY) -m pip freeze --exclude-editable > requirements.lock
 
 clean:
-	rm -rf $(VENV) data .pytest_cache
+	rm -rf $(VENV) .venv-quix data .pytest_cache

@@ -16,6 +16,8 @@
    both sides of ``floor_ratio`` alike; both runs are in ``faust_floor_rates``.
    ``stock_floor_rate`` (``stock_floor_rates``) is the same for a no-op agent of stock Faust:
    Faust's defaults and none of the project's patches (``bench.floor --stock``).
+7. ``quix_floor_rate``: a no-op Quix Streams app on the same topics, when its interpreter
+   exists (``bench.quix``; None otherwise).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from typing import Any
 import orjson
 
 from bench.backtest import run_backtest_bench
+from bench.quix import quix_floor_rate
 from infra.brokers import BrokerProcess, free_port, start_tansu
 from simulator import Simulator
 from simulator.company import AGENCY_PBX, TZ
@@ -297,7 +300,9 @@ def run_bench(
         say("Faust no-op floors again")
         stock_floors.append(_floor_rate(settings, events, work / "stock-floor-after", stock=True))
         floors.append(_floor_rate(settings, events, work / "floor-after"))
-        say(f"floor {floors[1]:,.0f}/s, stock Faust {stock_floors[1]:,.0f}/s")
+        say(f"floor {floors[1]:,.0f}/s, stock Faust {stock_floors[1]:,.0f}/s; Quix Streams floor")
+        quix = quix_floor_rate(settings, events, work / "quix")
+        say(f"Quix Streams {quix:,.0f}/s" if quix else "Quix Streams: none (make quix-floor)")
     finally:
         if broker:
             broker.stop()
@@ -313,6 +318,7 @@ def run_bench(
         "stock_floor_rate": round(stock_floor, 1),
         "stock_floor_rates": [round(rate, 1) for rate in stock_floors],
         "stock_floor_ratio": round(pipeline / stock_floor, 4),
+        "quix_floor_rate": round(quix, 1) if quix else None,
         "hops": HOPS,
         "latency_p50_ms": round(statistics.median(latencies) * 1000, 1),
         "latency_p99_ms": round(percentile(latencies, 0.99) * 1000, 1),

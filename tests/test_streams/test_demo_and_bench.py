@@ -107,6 +107,7 @@ def test_bench_runs_the_floor_before_and_after_the_pipeline_and_reports_every_ke
     monkeypatch.setattr(bench.pipeline, "_produce", produce)
     monkeypatch.setattr(bench.pipeline, "_bare_rate", bare)
     monkeypatch.setattr(bench.pipeline, "_floor_rate", floor)
+    monkeypatch.setattr(bench.pipeline, "quix_floor_rate", lambda *args: steps.append("quix") or 900.0)
     monkeypatch.setattr(bench.pipeline, "_Worker", Worker)
     monkeypatch.setattr(bench.pipeline, "run_backtest_bench", backtest)
 
@@ -114,12 +115,12 @@ def test_bench_runs_the_floor_before_and_after_the_pipeline_and_reports_every_ke
 
     assert steps == [
         *["backtest 500", "floor", "stock floor", "pipeline", "pipeline stopped"],
-        *["stock floor", "floor", "broker stopped"],
+        *["stock floor", "floor", "quix", "broker stopped"],
     ]
     assert report["backtest_rate"] == 30.0 and report["backtest_parallel_rate"] == 50.0
     assert report["faust_floor_rates"] == [100.0, 300.0] and report["faust_floor_rate"] == 200.0
     assert report["stock_floor_rates"] == [400.0, 600.0] and report["stock_floor_rate"] == 500.0
-    assert report["stock_floor_ratio"] == 0.1
+    assert report["stock_floor_ratio"] == 0.1 and report["quix_floor_rate"] == 900.0
     assert report["pipeline_rate"] == 50.0 and report["floor_ratio"] == 0.25 and report["ratio"] == 0.05
     assert report["hops"] == 2 and len(latency_events) == 40
     assert 240 <= report["latency_p50_ms"] <= report["latency_p99_ms"] < 1000
