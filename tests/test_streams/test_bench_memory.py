@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections import Counter
 
 import orjson
@@ -67,6 +68,7 @@ def test_bench_memory_fills_a_real_worker_and_reports_its_memory(broker):
         say=lambda text: None,
         sweep_interval=2,
     )
+    shutil.rmtree(report["work_dir"], ignore_errors=True)
     assert report["keys"] == keys and report["families"] == list(FAMILIES)
     assert report["rss_bytes_start"] > 0 and report["rss_bytes_after"] > 0
     assert report["rss_bytes_max"] >= report["rss_bytes_after"]
