@@ -676,6 +676,26 @@ def bench_postfix(
     _report(run_postfix_bench(settings, configured, connections, requests, blocks, say), json_out)
 
 
+@bench_app.command("memory")
+def bench_memory(
+    keys: Annotated[int, typer.Option("--keys", help="distinct keys of detector state")] = 1_000_000,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="also write the report to this file")
+    ] = None,
+    broker: BrokerOpt = None,
+) -> None:
+    """The worker's resident memory (RSS) before and after N distinct keys of detector state."""
+    import os
+
+    from bench.memory import run_memory_bench
+
+    settings = _settings(kafka_broker=broker)
+    configured = broker is not None or "CM_KAFKA_BROKER" in os.environ
+    _report(
+        run_memory_bench(settings, keys, configured, lambda text: err.print(text, highlight=False)), json_out
+    )
+
+
 def _report(report: dict[str, Any], json_out: Path | None) -> None:
     import json
 

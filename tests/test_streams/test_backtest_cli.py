@@ -147,6 +147,7 @@ def test_schemas_are_written_for_every_type(tmp_path):
         "actions deliver",
         "postfix-policy",
         "bench postfix",
+        "bench memory",
     ],
 )
 def test_every_subcommand_has_help(command):
