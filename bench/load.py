@@ -25,6 +25,7 @@ from typing import Any
 
 import orjson
 
+from bench.memory import rss
 from bench.pipeline import _drained, _Worker, embedded_unless, last_night, percentile, probe_event
 from simulator import Simulator
 from streams.settings import Settings, Topics
@@ -34,14 +35,6 @@ PROBES_PER_S = 4
 POLL_S = 0.1
 LATE_S = 30.0
 """How long after the load a probe's alert may still arrive; later ones count as missed."""
-
-
-def resident_bytes(metrics_page: str) -> int:
-    """``process_resident_memory_bytes`` from a ``/metrics`` page (0 where the platform has none)."""
-    for line in metrics_page.splitlines():
-        if line.startswith("process_resident_memory_bytes "):
-            return int(float(line.split()[1]))
-    return 0
 
 
 class _Probes:
@@ -138,7 +131,7 @@ def run_load_bench(
                 time.sleep(POLL_S)
             stop.set()
             poller.join()
-            rss = resident_bytes(worker.get("/metrics").decode())
+            resident = rss(worker.get("/metrics").decode())
         finally:
             worker.stop()
     finally:
@@ -156,7 +149,7 @@ def run_load_bench(
         "latency_max_ms": round(max(latencies) * 1000, 1) if latencies else None,
         "latency_samples": len(latencies),
         "probes_missed": len(probes.sent) - len(latencies),
-        "worker_rss_bytes": rss,
+        "worker_rss_bytes": int(resident),
         "broker": "tansu" if broker else settings.kafka_broker,
         "partitions": settings.partitions,
         "work_dir": str(work),

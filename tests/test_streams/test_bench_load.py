@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from bench.load import _Probes, resident_bytes, run_load_bench
+from bench.load import _Probes, run_load_bench
 from streams.settings import Settings
 
 
@@ -29,11 +29,6 @@ def test_a_probe_counts_from_its_send_to_the_first_poll_that_returns_its_alert()
     assert probes.seen["D-load-x-0"] == first and set(probes.seen) == {"D-load-x-0", "D-load-x-1"}
     assert probes.outstanding() == 0
     assert probes.latencies() == [first - 1.0, probes.seen["D-load-x-1"] - 2.0]
-
-
-def test_resident_memory_is_read_from_the_metrics_page():
-    page = "# HELP x\nprocess_resident_memory_bytes_total 1\nprocess_resident_memory_bytes 1.2345e+08\n"
-    assert resident_bytes(page) == 123_450_000 and resident_bytes("cm_x 1\n") == 0
 
 
 @pytest.mark.broker
