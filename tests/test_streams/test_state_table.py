@@ -162,3 +162,11 @@ def test_idle_keys_expire_by_their_own_partition_s_newest_event_time(table):
     assert in_rocksdb(table, "conduct|D1") is None
     tombstones = [records for _, records, _ in table.test_producer.sent[-2:]]
     assert tombstones == [[(b'"conduct|D0"', None)], [(b'"conduct|D1"', None)]]
+
+
+def test_each_partition_s_rocksdb_has_bounded_write_buffers_and_cache(table):
+    """docs/performance.md, *Memory*: not Faust's three 64 MiB buffers and 2 GiB cache a partition."""
+    options = table.data.rocksdb_options
+    assert options.write_buffer_size == 16 * 1024**2 and options.max_write_buffer_number == 2
+    assert options.block_cache_size == 64 * 1024**2
+    in_rocksdb(table, "harassment|k0")  # opens partition 0's database with them
