@@ -158,6 +158,11 @@ def test_the_bench_commands_take_their_options_and_print_and_write_the_report(tm
     monkeypatch.setattr(
         bench.console, "run_console_bench", lambda alerts, say: calls.append((alerts,)) or {"console": alerts}
     )
+    monkeypatch.setattr(
+        bench,
+        "run_load_bench",
+        lambda settings, rate, seconds, broker, say: calls.append(("load", rate, seconds)) or {"load": rate},
+    )
     runner = CliRunner()
     env = {"CM_KAFKA_BROKER": None}
 
@@ -178,6 +183,8 @@ def test_the_bench_commands_take_their_options_and_print_and_write_the_report(tm
     run("postfix")
     assert run("console", "--alerts", "500") == {"console": 500}
     run("console")
+    assert run("--rate", "2000", "--duration", "30") == {"load": 2000}
+    run("--rate", "500")
     assert calls == [
         (300, False),  # a Tansu of its own unless a broker is named
         (50_000, False),
@@ -186,6 +193,8 @@ def test_the_bench_commands_take_their_options_and_print_and_write_the_report(tm
         (200, 100_000, 10_000),
         (500,),
         (1_000_000,),
+        ("load", 2000, 30.0),
+        ("load", 500, 120),
     ]
 
 
