@@ -47,7 +47,12 @@ from streams.topics import PipelineTopics
 
 log = logging.getLogger(__name__)
 ROUTE_BATCH = 1000
-ROUTE_WITHIN = 0.05
+ROUTE_WITHIN = 0.2
+"""Longest wait for a batch of the input hop. The keyed hop pays a broker round trip or two per
+message it reads (outputs confirmed, then state), and it reads one message per partition per
+input batch, however far behind it is: at 50 ms a worker fell behind from about 1,500 events/s
+(p99 2.3 s at 1,500/s, 42 s at 2,000/s), at 200 ms it held 2,000/s with a p99 of 0.8 s and an
+idle p50 90 ms higher (``bench --rate``, docs/performance.md)."""
 MAX_BATCH_BYTES = 256 * 1024
 MAX_COPY_BYTES = 900_000
 """Largest keyed copy forwarded: below Kafka's default message size (1 MB) with room for the batch.
