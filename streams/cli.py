@@ -15,6 +15,7 @@ from rich.markup import escape
 
 if TYPE_CHECKING:  # the detectors load on first use, so `--help` starts at once
     from detectors import Policy
+    from streams.settings import Settings
 
 app = typer.Typer(
     name="compliance-monitor",
@@ -629,17 +630,25 @@ def bench(
     """
     if context.invoked_subcommand is not None:
         return
-    import os
-
     from bench import run_bench, run_load_bench
 
-    settings = _settings(kafka_broker=broker)
-    configured = broker is not None or "CM_KAFKA_BROKER" in os.environ
-    say = lambda text: err.print(text, highlight=False)  # noqa: E731
+    settings, configured = _bench_settings(broker)
     if rate is not None:
-        _report(run_load_bench(settings, rate, duration, configured, say), json_out)
+        _report(run_load_bench(settings, rate, duration, configured, _say), json_out)
     else:
-        _report(run_bench(settings, events, configured, say), json_out)
+        _report(run_bench(settings, events, configured, _say), json_out)
+
+
+def _bench_settings(broker: str | None) -> tuple[Settings, bool]:
+    """A bench's settings, and whether a broker was named (else it starts a Tansu of its own)."""
+    import os
+
+    return _settings(kafka_broker=broker), broker is not None or "CM_KAFKA_BROKER" in os.environ
+
+
+def _say(text: str) -> None:
+    """A bench's progress, on stderr."""
+    err.print(text, highlight=False)
 
 
 @bench_app.command("console")
@@ -652,7 +661,7 @@ def bench_console(
     """The console on a store of N alerts: p95 of the queue, a filtered page, an alert page, the stream."""
     from bench.console import run_console_bench
 
-    _report(run_console_bench(alerts, lambda text: err.print(text, highlight=False)), json_out)
+    _report(run_console_bench(alerts, _say), json_out)
 
 
 @bench_app.command("postfix")
@@ -666,14 +675,10 @@ def bench_postfix(
     broker: BrokerOpt = None,
 ) -> None:
     """The Postfix policy service under load: requests/s and latency with many connections."""
-    import os
-
     from bench.postfix import run_postfix_bench
 
-    settings = _settings(kafka_broker=broker)
-    configured = broker is not None or "CM_KAFKA_BROKER" in os.environ
-    say = lambda text: err.print(text, highlight=False)  # noqa: E731
-    _report(run_postfix_bench(settings, configured, connections, requests, blocks, say), json_out)
+    settings, configured = _bench_settings(broker)
+    _report(run_postfix_bench(settings, configured, connections, requests, blocks, _say), json_out)
 
 
 @bench_app.command("memory")
@@ -685,15 +690,10 @@ def bench_memory(
     broker: BrokerOpt = None,
 ) -> None:
     """The worker's resident memory (RSS) before and after N distinct keys of detector state."""
-    import os
-
     from bench.memory import run_memory_bench
 
-    settings = _settings(kafka_broker=broker)
-    configured = broker is not None or "CM_KAFKA_BROKER" in os.environ
-    _report(
-        run_memory_bench(settings, keys, configured, lambda text: err.print(text, highlight=False)), json_out
-    )
+    settings, configured = _bench_settings(broker)
+    _report(run_memory_bench(settings, keys, configured, _say), json_out)
 
 
 def _report(report: dict[str, Any], json_out: Path | None) -> None:
