@@ -8,13 +8,14 @@ the hand-off almost never blocks: it decodes the message and puts it on a queue 
 
 :func:`install` replaces the loop with Faust 0.15.3's own, changed in one place: the hand-off
 is run eagerly, up to its first suspension (:func:`run_eagerly`). When it finishes without
-suspending (no task, no wait) the loop goes on; when it suspends, the rest of it goes through
-``wait_first`` exactly as before, so a suspended flow still abandons it. Nothing else in the
-loop changes: offsets, gaps and commits are kept as Faust keeps them.
+suspending (no task, no wait) the loop yields once, the turn the wait gave the streams, and
+goes on; when it suspends, the rest of it goes through ``wait_first`` exactly as before, so a
+suspended flow still abandons it. Nothing else in the loop changes: offsets, gaps and commits
+are kept as Faust keeps them.
 
 The loop is a copy, so :func:`install` first checks that the installed Faust's loop is the one
 it was copied from (:data:`FAUST_DRAIN_SHA256`); if not, it leaves Faust alone and logs why.
-The effect, measured, is in ``docs/performance.md`` (*Faust's drain loop*).
+The effect, measured, is in ``docs/performance.md`` (*The worker, round two*).
 """
 
 from __future__ import annotations
