@@ -41,6 +41,7 @@ BrokerOpt = Annotated[
     str | None,
     typer.Option("--broker", help="Kafka broker, e.g. kafka://localhost:9092 (env CM_KAFKA_BROKER)"),
 ]
+ReportOpt = Annotated[Path | None, typer.Option("--json", help="also write the report to this file")]
 
 
 def _settings(**flags: Any):
@@ -614,9 +615,7 @@ app.add_typer(bench_app, name="bench")
 def bench(
     context: typer.Context,
     events: Annotated[int, typer.Option("--events", help="events to produce and process")] = 50_000,
-    json_out: Annotated[
-        Path | None, typer.Option("--json", help="also write the report to this file")
-    ] = None,
+    json_out: ReportOpt = None,
     broker: BrokerOpt = None,
     rate: Annotated[
         int | None,
@@ -654,9 +653,7 @@ def _say(text: str) -> None:
 @bench_app.command("console")
 def bench_console(
     alerts: Annotated[int, typer.Option("--alerts", help="alerts in the store")] = 1_000_000,
-    json_out: Annotated[
-        Path | None, typer.Option("--json", help="also write the report to this file")
-    ] = None,
+    json_out: ReportOpt = None,
 ) -> None:
     """The console on a store of N alerts: p95 of the queue, a filtered page, an alert page, the stream."""
     from bench.console import run_console_bench
@@ -669,9 +666,7 @@ def bench_postfix(
     connections: Annotated[int, typer.Option("--connections", help="concurrent Postfix connections")] = 200,
     requests: Annotated[int, typer.Option("--requests", help="policy requests in all")] = 100_000,
     blocks: Annotated[int, typer.Option("--blocks", help="active blocks on the actions topic")] = 10_000,
-    json_out: Annotated[
-        Path | None, typer.Option("--json", help="also write the report to this file")
-    ] = None,
+    json_out: ReportOpt = None,
     broker: BrokerOpt = None,
 ) -> None:
     """The Postfix policy service under load: requests/s and latency with many connections."""
@@ -684,9 +679,7 @@ def bench_postfix(
 @bench_app.command("memory")
 def bench_memory(
     keys: Annotated[int, typer.Option("--keys", help="distinct keys of detector state")] = 1_000_000,
-    json_out: Annotated[
-        Path | None, typer.Option("--json", help="also write the report to this file")
-    ] = None,
+    json_out: ReportOpt = None,
     broker: BrokerOpt = None,
 ) -> None:
     """The worker's resident memory (RSS) before and after N distinct keys of detector state."""
