@@ -24,7 +24,6 @@ memory is not measured.
 from __future__ import annotations
 
 import asyncio
-import os
 import tempfile
 import time
 import uuid
@@ -159,15 +158,7 @@ def run_memory_bench(
         from streams.topics import ensure_topics
 
         asyncio.run(ensure_topics(settings))
-        previous = os.environ.get("CM_STATE_SWEEP_INTERVAL")
-        os.environ["CM_STATE_SWEEP_INTERVAL"] = str(sweep_interval)  # the worker inherits it
-        try:
-            worker = _Worker(settings, work / "worker")
-        finally:
-            if previous is None:
-                del os.environ["CM_STATE_SWEEP_INTERVAL"]
-            else:
-                os.environ["CM_STATE_SWEEP_INTERVAL"] = previous
+        worker = _Worker(settings, work / "worker", {"CM_STATE_SWEEP_INTERVAL": str(sweep_interval)})
         try:
             worker.wait(lambda: orjson.loads(worker.get("/healthz"))["ready"], 180, "the worker")
             time.sleep(2)  # let start-up settle (imports done, first fetches in flight)

@@ -138,7 +138,8 @@ def _floor_rate(settings: Settings, expected: int, data_dir: Path, stock: bool =
 
 
 class _Worker:
-    def __init__(self, settings: Settings, data_dir: Path) -> None:
+    def __init__(self, settings: Settings, data_dir: Path, env: dict[str, str] | None = None) -> None:
+        """A worker on ``settings``' broker and topics; ``env``: more ``CM_*`` settings for it."""
         self.port = free_port()
         users = data_dir / "users.yaml"
         users.unlink(missing_ok=True)
@@ -148,6 +149,7 @@ class _Worker:
             "CM_WEB_PORT": str(self.port),
             "CM_USERS": str(users),
             "CM_FLUSH_INTERVAL": "0.2",
+            **(env or {}),
         }
         # no CM_PSEUDONYM_KEY here: spawn_worker keeps the user's, or generates one for the run
         self.process = spawn_worker(data_dir, _env(settings, overrides), settings.policy, loglevel="warning")
