@@ -34,7 +34,7 @@ from typing import Any
 
 import orjson
 
-from bench.pipeline import _drained, _Worker, embedded_unless
+from bench.pipeline import _drained, _Worker, embedded_unless, produce_all
 from simulator.company import AGENCY_PBX, TZ
 from sinks import metrics
 from streams.settings import Settings, Topics
@@ -107,28 +107,6 @@ def memory_events(keys: int, base: datetime | None = None) -> Iterator[tuple[str
         yield event["type"], orjson.dumps(event)
 
 
-async def _produce_all(settings: Settings, events: Iterator[tuple[str, bytes]]) -> tuple[int, float]:
-    """Send every event to its input topic in large producer batches; (count, seconds)."""
-    from aiokafka import AIOKafkaProducer
-
-    producer = AIOKafkaProducer(
-        bootstrap_servers=settings.broker_servers,
-        linger_ms=20,
-        max_batch_size=256_000,
-        **settings.kafka.aiokafka_options(),
-    )
-    await producer.start()
-    started, count = time.perf_counter(), 0
-    try:
-        for event_type, value in events:
-            await producer.send(settings.topics.for_event(event_type), value)
-            count += 1
-        await producer.flush()
-    finally:
-        await producer.stop()
-    return count, time.perf_counter() - started
-
-
 def rss(text: str) -> float:
     """``process_resident_memory_bytes`` of a ``/metrics`` page (0 if the page has none)."""
     for line in text.splitlines():
@@ -165,7 +143,7 @@ def run_memory_bench(
             rss_start = rss(worker.get("/metrics").decode())
             say(f"worker ready, RSS {rss_start / 2**20:,.0f} MiB; producing {keys:,} events")
             started = time.perf_counter()
-            sent, produce_s = asyncio.run(_produce_all(settings, memory_events(keys, base)))
+            sent, produce_s = asyncio.run(produce_all(settings, memory_events(keys, base)))
             say(f"produced {sent:,} in {produce_s:.1f} s; waiting for the worker")
             peak = [rss_start]
             drained = _drained(worker, keys)
@@ -219,6 +197,6 @@ def _sweep_count(
         live = metrics.totals(worker.get("/metrics").decode()).get("cm_state_keys", 0)
         if live >= keys:
             return int(live)
-        asyncio.run(_produce_all(settings, iter([poke])))
+        asyncio.run(produce_all(settings, iter([poke])))
         time.sleep(2)
     return None

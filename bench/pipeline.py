@@ -32,7 +32,7 @@ import tempfile
 import time
 import urllib.request
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -65,7 +65,8 @@ def _env(settings: Settings, extra: dict[str, str]) -> dict[str, str]:
     }
 
 
-async def _produce(settings: Settings, events: list[bytes], types: list[str]) -> float:
+async def produce_all(settings: Settings, events: Iterable[tuple[str, bytes]]) -> tuple[int, float]:
+    """Send every ``(type, value)`` to its input topic in large producer batches; (count, seconds)."""
     from aiokafka import AIOKafkaProducer
 
     producer = AIOKafkaProducer(
@@ -75,14 +76,20 @@ async def _produce(settings: Settings, events: list[bytes], types: list[str]) ->
         **settings.kafka.aiokafka_options(),
     )
     await producer.start()
-    started = time.perf_counter()
+    started, count = time.perf_counter(), 0
     try:
-        for value, event_type in zip(events, types, strict=True):
+        for event_type, value in events:
             await producer.send(settings.topics.for_event(event_type), value)
+            count += 1
         await producer.flush()
     finally:
         await producer.stop()
-    return time.perf_counter() - started
+    return count, time.perf_counter() - started
+
+
+async def _produce(settings: Settings, events: list[bytes], types: list[str]) -> float:
+    """Seconds to send ``events`` (of ``types``) to their input topics."""
+    return (await produce_all(settings, zip(types, events, strict=True)))[1]
 
 
 async def _bare_rate(settings: Settings, expected: int) -> float:
