@@ -117,6 +117,57 @@ def test_a_changelog_batch_the_broker_refuses_writes_nothing_to_rocksdb(table):
     assert in_rocksdb(table, "conduct|D0") is None
 
 
+def test_a_rollback_takes_back_one_message_s_writes_and_keeps_the_earlier_ones_of_the_batch(table):
+    """The keyed hop flushes several messages at once; one that fails is taken back alone."""
+    table.test_producer.confirm_at_once = True
+
+    async def batch():
+        table["conduct|D0"] = {"n": 0}
+        await table.flush()  # D0 is in RocksDB from an earlier batch
+        table.savepoint()
+        table["conduct|D0"] = {"n": 1}  # the first message of the batch
+        table["conduct|D1"] = {"n": 1}
+        table.savepoint()
+        table["conduct|D0"] = {"n": 2}  # the second, which then fails
+        table["conduct|D2"] = {"n": 2}
+        table["conduct|D2"] = {"n": 3}
+        table.rollback()
+        assert table.get("conduct|D0") == {"n": 1} and table.get("conduct|D2") is None
+        table.savepoint()
+        table["conduct|D3"] = {"n": 3}  # the third
+        await table.flush()
+
+    asyncio.run(batch())
+    changelog = sorted(record for _, records, _ in table.test_producer.sent[1:] for record in records)
+    assert changelog == [
+        (b'"conduct|D0"', b'{"n":1}'),
+        (b'"conduct|D1"', b'{"n":1}'),
+        (b'"conduct|D3"', b'{"n":3}'),
+    ]
+    assert in_rocksdb(table, "conduct|D0") == {"n": 1} and in_rocksdb(table, "conduct|D2") is None
+
+
+def test_a_rollback_of_a_message_s_only_writes_to_a_partition_sends_it_nothing(table):
+    table.test_producer.confirm_at_once = True
+
+    async def batch():
+        table["conduct|D0"] = {"n": 0}
+        table.savepoint()
+        table["conduct|D1"] = {"n": 1}
+        table.rollback()
+        await table.flush()
+
+    asyncio.run(batch())
+    assert [partition for partition, _, _ in table.test_producer.sent] == [0]
+
+
+def test_writes_not_flushed_yet_are_read_even_after_the_cache_was_dropped(table):
+    """A rebalance drops the cache while a batch may still hold writes of kept partitions."""
+    table["conduct|D0"] = {"n": 1}
+    table._cache.clear()
+    assert table.get("conduct|D0") == {"n": 1}
+
+
 def test_reads_come_from_a_cache_of_recent_values_each_reader_with_its_own_copy(table, monkeypatch):
     table.test_producer.confirm_at_once = True
     table.cache_keys = 2
