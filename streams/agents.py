@@ -308,7 +308,7 @@ class Pipeline:
         for event in events:
             if fetched_before_seek(event.message):
                 continue  # read again from where its partition was sought
-            state.savepoint()
+            state.begin(event.message.partition)
             try:
                 await self._detect_batch(event, state, outbox)
             except Exception as error:

@@ -27,7 +27,7 @@ the serializer registry around it (3.6 -> 1.4 µs a value)."""
 CACHE_KEYS = 50_000
 """Encoded detector-state values a worker keeps in memory (about 1 KB each)."""
 _ABSENT = object()
-"""What an undo entry holds for a key that had no value (:meth:`StateTable.savepoint`)."""
+"""What an undo entry holds for a key that had no value (:meth:`StateTable.begin`)."""
 
 ROCKSDB_OPTIONS: dict[str, int] = {
     "write_buffer_size": 16 * 1024**2,
@@ -63,6 +63,7 @@ class StateTable(faust.Table):
         self._cache: OrderedDict[str, bytes] = OrderedDict()
         self._unflushed: dict[int, dict[str, bytes | None]] = defaultdict(dict)
         self._undo: list[tuple[int, str, Any]] | None = None
+        self._partition: int | None = None
         self._watermarks: dict[int, float] = {}
 
     def get(self, key: str, default: Any = None) -> Any:
@@ -81,7 +82,7 @@ class StateTable(faust.Table):
     def __setitem__(self, key: str, value: Any) -> None:
         encoded = json.dumps(value)
         partition = self.partition_for_key(key)
-        assert partition is not None  # noqa: S101 - use_partitioner is off for this table
+        assert partition is not None  # noqa: S101 - written only within a keyed message (begin)
         if self._undo is not None:
             self._undo.append((partition, key, self._unflushed[partition].get(key, _ABSENT)))
         self._cache[key] = encoded
@@ -163,16 +164,23 @@ class StateTable(faust.Table):
         await self.flush()
         return live, deleted
 
-    def savepoint(self) -> None:
-        """Note the writes from here on, so that :meth:`rollback` can take them back.
+    def begin(self, partition: int) -> None:
+        """Start one keyed message of ``partition``: its keys are that partition's, and its
+        writes are noted so that :meth:`rollback` can take them back.
 
         The keyed hop flushes once for several messages; one that fails is dead-lettered
         and its writes taken back, while the writes of the messages before it stay.
         """
+        self._partition = partition
         self._undo = []
 
+    def partition_for_key(self, key: Any) -> int | None:
+        """The partition of the keyed message in hand (:meth:`begin`): all its keys hash to it.
+        Faust's own takes it from the stream's current event, which a batch does not have."""
+        return self._partition
+
     def rollback(self) -> None:
-        """Take back every write since the last :meth:`savepoint`, newest first."""
+        """Take back every write since the last :meth:`begin`, newest first."""
         for partition, key, before in reversed(self._undo or []):
             if before is _ABSENT:
                 self._unflushed[partition].pop(key, None)

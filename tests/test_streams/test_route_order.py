@@ -354,7 +354,7 @@ class LoggingState(dict):
     async def flush(self):
         self.steps.log.append("state flushed")
 
-    def savepoint(self):
+    def begin(self, partition):
         self._saved = dict(self)
 
     def rollback(self):
