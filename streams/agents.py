@@ -47,12 +47,12 @@ from streams.topics import PipelineTopics
 
 log = logging.getLogger(__name__)
 ROUTE_BATCH = 1000
-ROUTE_WITHIN = 0.2
-"""Longest wait for a batch of the input hop. The keyed hop pays a broker round trip or two per
-message it reads (outputs confirmed, then state), and it reads one message per partition per
-input batch, however far behind it is: at 50 ms a worker fell behind from about 1,500 events/s
-(p99 2.3 s at 1,500/s, 42 s at 2,000/s), at 200 ms it held 2,000/s with a p99 of 0.8 s and an
-idle p50 90 ms higher (``bench --rate``, docs/performance.md)."""
+ROUTE_WITHIN = 0.05
+"""Longest wait for a batch of the input hop. Each input batch makes one keyed message per
+partition; while the keyed hop paid its broker round trips per message, a 50 ms wait fell 42 s
+behind at 2,000 events/s and it took 200 ms to hold that rate. With keyed batches
+(``KEYED_BATCH``) 50 ms holds it again, 60-90 ms faster at p50 and p99 than 200 ms
+(``bench --rate``, docs/performance.md)."""
 MAX_BATCH_BYTES = 256 * 1024
 MAX_COPY_BYTES = 900_000
 """Largest keyed copy forwarded: below Kafka's default message size (1 MB) with room for the batch.

@@ -493,8 +493,8 @@ def test_a_partition_s_copies_go_in_messages_of_at_most_256_kib(tmp_path, monkey
     assert sum(len(orjson.loads(v)) for _, v in keyed) == 20
 
 
-def test_the_input_hop_takes_up_to_1000_events_or_what_200_ms_bring(tmp_path, monkeypatch):
-    """Faust's ``take_events`` hands the batches; the hop asks it for 1,000 events within 200 ms."""
+def test_the_input_hop_takes_up_to_1000_events_or_what_50_ms_bring(tmp_path, monkeypatch):
+    """Faust's ``take_events`` hands the batches; the hop asks it for 1,000 events within 50 ms."""
     from tests.factories import claim
 
     pipeline = build_pipeline(Settings(role="detect", data_dir=tmp_path), load_policy(DEMO_POLICY))
@@ -510,7 +510,7 @@ def test_the_input_hop_takes_up_to_1000_events_or_what_200_ms_bring(tmp_path, mo
 
     asyncio.run(pipeline.validate_and_route(Input()))
 
-    assert asked == [(1000, 0.2)]
+    assert asked == [(1000, 0.05)]
     forwarded = [v for t, _, v in producer.records if t == pipeline.topics.keyed.get_topic_name()]
     assert forwarded  # the batch it handed over was routed
 
