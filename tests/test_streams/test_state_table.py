@@ -183,6 +183,24 @@ def test_a_keyed_message_s_keys_are_read_and_written_in_the_message_s_own_partit
     assert table.get("conduct|D0") == {"n": 1}
 
 
+def test_a_rollback_after_a_rebalance_writes_nothing_to_a_revoked_partition(table):
+    """A rebalance drops the writes of revoked partitions; taking a message back must not
+    bring them back (the partition's new owner reads its messages again)."""
+    table.test_producer.confirm_at_once = True
+
+    async def batch():
+        table.begin(1)
+        table["conduct|D1"] = {"n": 1}  # an earlier message of partition 1
+        table.begin(1)
+        table["conduct|D1"] = {"n": 2}  # the message that then fails
+        await table.on_rebalance(set(), {TP(table.changelog_topic.get_topic_name(), 1)}, set())
+        table.rollback()
+        await table.flush()
+
+    asyncio.run(batch())
+    assert table.test_producer.sent == []
+
+
 def test_writes_not_flushed_yet_are_read_even_after_the_cache_was_dropped(table):
     """A rebalance drops the cache while a batch may still hold writes of kept partitions."""
     table["conduct|D0"] = {"n": 1}
