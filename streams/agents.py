@@ -17,7 +17,7 @@ import asyncio
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -47,18 +47,37 @@ from streams.topics import PipelineTopics
 
 log = logging.getLogger(__name__)
 ROUTE_BATCH = 1000
-ROUTE_WITHIN = 0.2
-"""Longest wait for a batch of the input hop. The keyed hop pays a broker round trip or two per
-message it reads (outputs confirmed, then state), and it reads one message per partition per
-input batch, however far behind it is: at 50 ms a worker fell behind from about 1,500 events/s
-(p99 2.3 s at 1,500/s, 42 s at 2,000/s), at 200 ms it held 2,000/s with a p99 of 0.8 s and an
-idle p50 90 ms higher (``bench --rate``, docs/performance.md)."""
+ROUTE_WITHIN = 0.05
+"""Longest wait for a batch of the input hop. Each input batch makes one keyed message per
+partition; while the keyed hop paid its broker round trips per message, a 50 ms wait fell 42 s
+behind at 2,000 events/s and it took 200 ms to hold that rate. With keyed batches
+(``KEYED_BATCH``) 50 ms holds it again, 60-90 ms faster at p50 and p99 than 200 ms
+(``bench --rate``, docs/performance.md)."""
 MAX_BATCH_BYTES = 256 * 1024
 MAX_COPY_BYTES = 900_000
 """Largest keyed copy forwarded: below Kafka's default message size (1 MB) with room for the batch.
 A bigger event is dead-lettered (``too_large``) instead of failing its whole batch."""
+KEYED_BATCH = 64
+KEYED_WITHIN = 0.02
+"""Most keyed messages, and longest wait, of one batch of the keyed hop: their outputs are
+confirmed and their state flushed together, one or two broker round trips for all of them
+instead of for each (docs/performance.md, *Keyed batches*)."""
 RISK = "risk"
 """Keyed-topic family of risk-score signals (alerts about an employee, keyed by employee)."""
+
+
+async def _finish_before_ack(batch: Coroutine[Any, Any, None]) -> None:
+    """Run ``batch`` to its end even if a stop cancels the agent meanwhile.
+
+    Faust's ``take_events`` acknowledges a batch when the loop body ends, even when a stop
+    cancels it half-way: so a stop first lets the batch be sent, confirmed and flushed.
+    """
+    task = asyncio.ensure_future(batch)
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        await task
+        raise
 
 
 @lru_cache(maxsize=1 << 16)
@@ -172,14 +191,7 @@ class Pipeline:
         acknowledged only after the broker has every copy and dead letter.
         """
         async for events in stream.take_events(ROUTE_BATCH, within=ROUTE_WITHIN):
-            # Faust acknowledges the batch when this body ends, even when a stop cancels it
-            # half-way: so a stop first lets the batch be sent and confirmed
-            batch = asyncio.ensure_future(self._route_batch(list(events)))
-            try:
-                await asyncio.shield(batch)
-            except asyncio.CancelledError:
-                await batch
-                raise
+            await _finish_before_ack(self._route_batch(list(events)))
 
     async def _route_batch(self, events: list[faust.EventT]) -> None:
         outbox = self.outbox()
@@ -274,29 +286,33 @@ class Pipeline:
     async def detect_by_key(self, stream: faust.StreamT) -> None:
         """Run the detectors of each keyed copy against its key's state; publish what they yield.
 
-        Each message is a batch of copies whose keys all hash to this partition, so every
-        key's bundle is read and written in its own table partition. Order per batch: its
-        alerts, actions, signals and dead letters are confirmed by the broker, then its state
-        goes to the changelog and RocksDB (``StateTable.flush``), then it is acknowledged; a
-        crash anywhere before that replays the batch against the state before it. A detector
-        that raises dead-letters its event (``detector_error``); a batch that cannot be read
-        at all is dead-lettered whole (``internal_error``) and leaves no state behind.
+        Each message is a batch of copies whose keys all hash to its partition, so every
+        key's bundle is read and written in its own table partition. Up to ``KEYED_BATCH``
+        messages (or what ``KEYED_WITHIN`` seconds bring) are taken at once, and in this
+        order: their alerts, actions, signals and dead letters are confirmed by the broker,
+        then their state goes to the changelog and RocksDB (``StateTable.flush``), then they
+        are acknowledged; a crash anywhere before that replays them against the state before
+        them. A detector that raises dead-letters its event (``detector_error``); a message
+        that cannot be read at all is dead-lettered whole (``internal_error``) and its state
+        writes are taken back (``StateTable.rollback``), while those of the others stay.
         """
         assert self.tables is not None  # noqa: S101 - only registered with tables
         state = self.tables.state
-        batches = stream.noack()  # acknowledged by hand, only once a batch is complete
-        async for event in batches.events():
+        async for events in stream.take_events(KEYED_BATCH, within=KEYED_WITHIN):
+            await _finish_before_ack(self._detect_group(list(events), state))
+            if time.monotonic() - self._swept > self.sweep_interval:
+                await self._expire(state)
+
+    async def _detect_group(self, events: list[faust.EventT], state: StateTable) -> None:
+        outbox = self.outbox()
+        for event in events:
             if fetched_before_seek(event.message):
                 continue  # read again from where its partition was sought
-            outbox = self.outbox()
+            state.begin(event.message.partition)
             try:
                 await self._detect_batch(event, state, outbox)
-                await outbox.confirm()
-                await state.flush()
-            except DeliveryError as error:
-                fail_stop(error)
             except Exception as error:
-                state.discard()
+                state.rollback()
                 message = event.message
                 log.exception(
                     "keyed batch %s[%d]@%d failed",
@@ -305,12 +321,12 @@ class Pipeline:
                     message.offset,
                     extra={**position(message), "error": type(error).__name__},
                 )
-                outbox = self.outbox()
                 await self._reject(outbox, Rejection("internal_error", type(error).__name__), message)
-                await self._confirm(outbox)
-            await batches.ack(event)
-            if time.monotonic() - self._swept > self.sweep_interval:
-                await self._expire(state)
+        try:
+            await outbox.confirm()
+            await state.flush()
+        except DeliveryError as error:
+            fail_stop(error)
 
     async def _expire(self, state: StateTable) -> None:
         """Delete the state of keys idle past their family's horizon (``Engine.expired``)."""

@@ -323,7 +323,7 @@ def test_a_dead_letter_the_broker_refuses_is_counted_and_logged_without_its_cont
 
 
 class Steps:
-    """One ordered log of what the keyed hop did: records confirmed, state flushed or discarded, acks."""
+    """One ordered log of what the keyed hop did: records confirmed, state flushed or taken back, acks."""
 
     def __init__(self) -> None:
         self.log: list[str] = []
@@ -341,11 +341,12 @@ class LoggingProducer(SlowProducer):
 
 
 class LoggingState(dict):
-    """The keyed hop's view of ``StateTable``: the bundles, and when they are flushed or dropped."""
+    """The keyed hop's view of ``StateTable``: the bundles, and when they are flushed or taken back."""
 
     def __init__(self, steps: Steps) -> None:
         super().__init__()
         self.steps = steps
+        self._saved: dict = {}
 
     def advance(self, partition, event_time):
         pass
@@ -353,14 +354,44 @@ class LoggingState(dict):
     async def flush(self):
         self.steps.log.append("state flushed")
 
-    def discard(self):
-        self.steps.log.append("state discarded")
+    def begin(self, partition):
+        self._saved = dict(self)
+
+    def rollback(self):
+        self.clear()
+        self.update(self._saved)
+        self.steps.log.append("rolled back")
+
+
+class KeyedStream:
+    """Faust's keyed stream as the hop uses it: ``take_events`` hands ``messages`` as one
+    batch and acknowledges each when the loop body is done with it."""
+
+    def __init__(self, steps: Steps, *values: bytes) -> None:
+        self.steps = steps
+        self.values = values
+        self.asked: list[tuple[int, float]] = []
+
+    async def take_events(self, max_, within):
+        self.asked.append((max_, within))
+        events = [
+            SimpleNamespace(
+                value=value,
+                message=SimpleNamespace(topic="keyed", partition=0, offset=i, value=value, generation_id=1),
+            )
+            for i, value in enumerate(self.values)
+        ]
+        try:
+            yield events
+        finally:
+            self.steps.log.extend(f"ack {event.message.offset}" for event in events)
 
 
 def test_the_keyed_hop_confirms_then_writes_state_then_acknowledges(tmp_path, monkeypatch):
-    """Steps 1-3 of *Delivery* in docs/architecture.md: alerts and the restricted pseudonym
-    rows (docs/privacy.md) are confirmed before the state is written and the batch is
-    acknowledged; a batch that raises leaves no write behind."""
+    """Steps 1-3 of *Delivery* in docs/architecture.md, for a batch of keyed messages: alerts
+    and the restricted pseudonym rows (docs/privacy.md) are confirmed before the state is
+    written and the messages acknowledged. A message that raises half-way is dead-lettered and
+    its state writes taken back, while the writes of the message before it stay."""
     from events import parse_event_dict
     from tests.factories import call, claim, office
 
@@ -374,41 +405,34 @@ def test_the_keyed_hop_confirms_then_writes_state_then_acknowledges(tmp_path, mo
     pipeline.engine.observe_reference(parse_event_dict(employee("E1", office(1))))
     known_collector = call("+8657188886666", office(1), at())  # the demo policy's: one alert
     small_claims = [claim("E1", f"{100 + i}.50", at(i / 10), expense_date="2026-07-05") for i in range(12)]
-    messages = [
-        {"family": copy.family, "key": copy.key, "facts": dict(copy.facts), "event": raw}
-        for raw in [known_collector, *small_claims]
-        for copy in pipeline.engine.route(parse_event_dict(raw))
-    ]
 
-    def batch(offset, value):
-        return SimpleNamespace(
-            value=value,
-            message=SimpleNamespace(topic="keyed", partition=0, offset=offset, value=value, generation_id=1),
-        )
+    def copies(*raws):
+        return [
+            {"family": copy.family, "key": copy.key, "facts": dict(copy.facts), "event": raw}
+            for raw in raws
+            for copy in pipeline.engine.route(parse_event_dict(raw))
+        ]
 
-    class Batches:
-        async def events(self):
-            yield batch(0, orjson.dumps(messages))
-            yield batch(1, b"not a keyed batch")
+    other_caller = copies(call("+8613900001111", office(1), at()))
+    half_read = [*other_caller, {"family": "harassment"}]  # its second copy cannot be read
+    stream = KeyedStream(
+        steps, orjson.dumps(copies(known_collector, *small_claims)), orjson.dumps(half_read), b"not keyed"
+    )
 
-        async def ack(self, event):
-            steps.log.append(f"ack {event.message.offset}")
+    asyncio.run(pipeline.detect_by_key(stream))
 
-    asyncio.run(pipeline.detect_by_key(SimpleNamespace(noack=Batches)))
-
+    assert stream.asked == [(64, 0.02)]
     topics = pipeline.topics
     flushed = steps.log.index("state flushed")
-    confirmed = set(steps.log[:flushed])
+    before = steps.log[:flushed]
+    assert before.count("rolled back") == 2
+    confirmed = {step for step in before if step != "rolled back"}
     assert {f"confirmed {t.get_topic_name()}" for t in (topics.alerts, topics.pseudonyms)} <= confirmed
+    assert f"confirmed {topics.deadletter.get_topic_name()}" in confirmed
     assert all(step.startswith("confirmed ") for step in confirmed)
-    assert steps.log[flushed:] == [
-        "state flushed",
-        "ack 0",
-        "state discarded",
-        f"confirmed {topics.deadletter.get_topic_name()}",
-        "ack 1",
-    ]
-    assert any(key.startswith("harassment|") for key in state)
+    assert steps.log[flushed:] == ["state flushed", "ack 0", "ack 1", "ack 2"]
+    assert any(key.startswith("harassment|+8657188886666") for key in state)
+    assert not any(key.startswith(f"{other_caller[0]['family']}|{other_caller[0]['key']}") for key in state)
 
 
 def test_a_block_request_goes_to_the_keeper_s_topic_confirmed_with_the_batch_s_alerts(tmp_path, monkeypatch):
@@ -438,17 +462,7 @@ def test_a_block_request_goes_to_the_keeper_s_topic_confirmed_with_the_batch_s_a
     ]
     value = orjson.dumps(copies)
 
-    class Batches:
-        async def events(self):
-            yield SimpleNamespace(
-                value=value,
-                message=SimpleNamespace(topic="keyed", partition=0, offset=0, value=value, generation_id=1),
-            )
-
-        async def ack(self, event):
-            steps.log.append("ack")
-
-    asyncio.run(pipeline.detect_by_key(SimpleNamespace(noack=Batches)))
+    asyncio.run(pipeline.detect_by_key(KeyedStream(steps, value)))
 
     commands = pipeline.topics.action_commands.get_topic_name()
     assert commands == f"{Settings().app_id}-action-commands"
@@ -457,7 +471,7 @@ def test_a_block_request_goes_to_the_keeper_s_topic_confirmed_with_the_batch_s_a
     flushed = steps.log.index("state flushed")
     alerts = f"confirmed {pipeline.topics.alerts.get_topic_name()}"
     assert {f"confirmed {commands}", alerts} <= set(steps.log[:flushed])
-    assert steps.log[flushed:] == ["state flushed", "ack"]
+    assert steps.log[flushed:] == ["state flushed", "ack 0"]
 
 
 def test_a_partition_s_copies_go_in_messages_of_at_most_256_kib(tmp_path, monkeypatch):
@@ -479,8 +493,8 @@ def test_a_partition_s_copies_go_in_messages_of_at_most_256_kib(tmp_path, monkey
     assert sum(len(orjson.loads(v)) for _, v in keyed) == 20
 
 
-def test_the_input_hop_takes_up_to_1000_events_or_what_200_ms_bring(tmp_path, monkeypatch):
-    """Faust's ``take_events`` hands the batches; the hop asks it for 1,000 events within 200 ms."""
+def test_the_input_hop_takes_up_to_1000_events_or_what_50_ms_bring(tmp_path, monkeypatch):
+    """Faust's ``take_events`` hands the batches; the hop asks it for 1,000 events within 50 ms."""
     from tests.factories import claim
 
     pipeline = build_pipeline(Settings(role="detect", data_dir=tmp_path), load_policy(DEMO_POLICY))
@@ -496,7 +510,7 @@ def test_the_input_hop_takes_up_to_1000_events_or_what_200_ms_bring(tmp_path, mo
 
     asyncio.run(pipeline.validate_and_route(Input()))
 
-    assert asked == [(1000, 0.2)]
+    assert asked == [(1000, 0.05)]
     forwarded = [v for t, _, v in producer.records if t == pipeline.topics.keyed.get_topic_name()]
     assert forwarded  # the batch it handed over was routed
 

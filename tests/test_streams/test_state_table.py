@@ -20,6 +20,7 @@ from detectors import load_policy
 from streams.delivery import DeliveryError
 from streams.process import DEMO_POLICY
 from streams.settings import Settings
+from streams.tables import StateTable
 from streams.worker import build_pipeline
 
 
@@ -115,6 +116,96 @@ def test_a_changelog_batch_the_broker_refuses_writes_nothing_to_rocksdb(table):
     with pytest.raises(DeliveryError, match="changelog"):
         asyncio.run(batch())
     assert in_rocksdb(table, "conduct|D0") is None
+
+
+def test_a_rollback_takes_back_one_message_s_writes_and_keeps_the_earlier_ones_of_the_batch(table):
+    """The keyed hop flushes several messages at once; one that fails is taken back alone."""
+    table.test_producer.confirm_at_once = True
+
+    async def batch():
+        table["conduct|D0"] = {"n": 0}
+        await table.flush()  # D0 is in RocksDB from an earlier batch
+        table.begin(0)
+        table["conduct|D0"] = {"n": 1}  # the first message of the batch
+        table["conduct|D1"] = {"n": 1}
+        table.begin(0)
+        table["conduct|D0"] = {"n": 2}  # the second, which then fails
+        table["conduct|D2"] = {"n": 2}
+        table["conduct|D2"] = {"n": 3}
+        table.rollback()
+        assert table.get("conduct|D0") == {"n": 1} and table.get("conduct|D2") is None
+        table.begin(0)
+        table["conduct|D3"] = {"n": 3}  # the third
+        await table.flush()
+
+    asyncio.run(batch())
+    changelog = sorted(record for _, records, _ in table.test_producer.sent[1:] for record in records)
+    assert changelog == [
+        (b'"conduct|D0"', b'{"n":1}'),
+        (b'"conduct|D1"', b'{"n":1}'),
+        (b'"conduct|D3"', b'{"n":3}'),
+    ]
+    assert in_rocksdb(table, "conduct|D0") == {"n": 1} and in_rocksdb(table, "conduct|D2") is None
+
+
+def test_a_rollback_of_a_message_s_only_writes_to_a_partition_sends_it_nothing(table):
+    table.test_producer.confirm_at_once = True
+
+    async def batch():
+        table["conduct|D0"] = {"n": 0}
+        table.begin(0)
+        table["conduct|D1"] = {"n": 1}
+        table.rollback()
+        await table.flush()
+
+    asyncio.run(batch())
+    assert [partition for partition, _, _ in table.test_producer.sent] == [0]
+
+
+def test_a_keyed_message_s_keys_are_read_and_written_in_the_message_s_own_partition(table, monkeypatch):
+    """The hop takes several messages at once, outside Faust's per-event iteration, so the
+    partition comes from the message in hand (``begin``), not from Faust's current event."""
+    monkeypatch.setattr(
+        table, "partition_for_key", StateTable.partition_for_key.__get__(table)
+    )  # not the fixture's
+    table.test_producer.confirm_at_once = True
+
+    async def batch():
+        table.begin(3)
+        table["conduct|D0"] = {"n": 1}
+        await table.flush()
+
+    asyncio.run(batch())
+    assert [partition for partition, _, _ in table.test_producer.sent] == [3]
+    assert table.data._db_for_partition(3).get(b'"conduct|D0"') == b'{"n":1}'
+    table._cache.clear()
+    table.begin(3)
+    assert table.get("conduct|D0") == {"n": 1}
+
+
+def test_a_rollback_after_a_rebalance_writes_nothing_to_a_revoked_partition(table):
+    """A rebalance drops the writes of revoked partitions; taking a message back must not
+    bring them back (the partition's new owner reads its messages again)."""
+    table.test_producer.confirm_at_once = True
+
+    async def batch():
+        table.begin(1)
+        table["conduct|D1"] = {"n": 1}  # an earlier message of partition 1
+        table.begin(1)
+        table["conduct|D1"] = {"n": 2}  # the message that then fails
+        await table.on_rebalance(set(), {TP(table.changelog_topic.get_topic_name(), 1)}, set())
+        table.rollback()
+        await table.flush()
+
+    asyncio.run(batch())
+    assert table.test_producer.sent == []
+
+
+def test_writes_not_flushed_yet_are_read_even_after_the_cache_was_dropped(table):
+    """A rebalance drops the cache while a batch may still hold writes of kept partitions."""
+    table["conduct|D0"] = {"n": 1}
+    table._cache.clear()
+    assert table.get("conduct|D0") == {"n": 1}
 
 
 def test_reads_come_from_a_cache_of_recent_values_each_reader_with_its_own_copy(table, monkeypatch):
