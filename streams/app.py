@@ -2,11 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import faust
+from mode import ServiceT
 
 from streams import eager_drain
 from streams.consumer_fixes import apply_consumer_fixes
 from streams.settings import Settings
+
+
+class App(faust.App):
+    """Faust's app without its ``Monitor`` sensor.
+
+    Faust feeds the monitor four calls per message (in, stream in, stream out, out: counters,
+    clocks, a state dict, a deque) for statistics kept in memory, which nothing here reads:
+    the worker's metrics are its own (``sinks.metrics``, Prometheus). The monitor object
+    stays (Faust's code may read it); it is only no longer fed.
+    """
+
+    def on_init_dependencies(self) -> Iterable[ServiceT]:
+        dependencies = super().on_init_dependencies()
+        self.sensors.remove(self.monitor)
+        return dependencies
 
 
 def create_app(settings: Settings) -> faust.App:
@@ -14,7 +32,7 @@ def create_app(settings: Settings) -> faust.App:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     apply_consumer_fixes(settings.fetch_max_wait_ms)
     eager_drain.install()
-    return faust.App(
+    return App(
         settings.group_id,
         broker=settings.kafka_broker,
         store="rocksdb://",
