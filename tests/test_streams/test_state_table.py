@@ -183,6 +183,49 @@ def test_a_keyed_message_s_keys_are_read_and_written_in_the_message_s_own_partit
     assert table.get("conduct|D0") == {"n": 1}
 
 
+def test_a_key_not_in_the_cache_is_looked_up_in_its_own_partition_s_rocksdb_only(table, monkeypatch):
+    """Faust's own lookup, without a current event, tries every partition's database."""
+    monkeypatch.setattr(table, "partition_for_key", StateTable.partition_for_key.__get__(table))
+    table.data._db_for_partition(0).put(b'"conduct|X"', b'{"n":0}')
+    table.begin(1)
+    assert table.get("conduct|X") is None
+    table.begin(0)
+    assert table.get("conduct|X") == {"n": 0}
+
+
+def test_a_partition_s_rows_and_changelog_offset_go_to_rocksdb_in_one_write(table, monkeypatch):
+    table.test_producer.confirm_at_once = True
+    writes: list[tuple[int, int]] = []
+    open_db = table.data._db_for_partition
+
+    class Counted:
+        def __init__(self, partition: int) -> None:
+            self.partition, self.db = partition, open_db(partition)
+
+        def write(self, batch) -> None:
+            writes.append((self.partition, batch.len()))
+            self.db.write(batch)
+
+        def put(self, key, value) -> None:
+            writes.append((self.partition, 1))
+            self.db.put(key, value)
+
+        def get(self, key):
+            return self.db.get(key)
+
+    monkeypatch.setattr(table.data, "_db_for_partition", Counted)
+
+    async def batch():
+        table["conduct|D0"] = {"n": 0}
+        table["conduct|D2"] = {"n": 2}
+        await table.flush()
+
+    asyncio.run(batch())
+    assert writes == [(0, 3)]  # both keys and the offset, at once
+    assert open_db(0).get(table.data.offset_key) == b"1"  # the changelog offset of the second row
+    assert in_rocksdb(table, "conduct|D2") == {"n": 2}
+
+
 def test_a_rollback_after_a_rebalance_writes_nothing_to_a_revoked_partition(table):
     """A rebalance drops the writes of revoked partitions; taking a message back must not
     bring them back (the partition's new owner reads its messages again)."""
@@ -218,15 +261,15 @@ def test_reads_come_from_a_cache_of_recent_values_each_reader_with_its_own_copy(
         await table.flush()
 
     asyncio.run(batch())
-    reads: list[bytes] = []
-    read = table.data._get
-    monkeypatch.setattr(table.data, "_get", lambda key: reads.append(key) or read(key))
+    reads: list[str] = []
+    read = table._read
+    monkeypatch.setattr(table, "_read", lambda partition, key: reads.append(key) or read(partition, key))
 
     mine = table.get("conduct|D2")
     mine["log"].append("changed by a detector that then failed")
     assert table.get("conduct|D2") == {"n": 2, "log": []} and reads == []  # from the cache, a copy
     assert table.get("conduct|D0") == {"n": 0, "log": []}  # the least recently used went to RocksDB
-    assert reads == [b'"conduct|D0"']
+    assert reads == ["conduct|D0"]
 
 
 def test_idle_keys_expire_by_their_own_partition_s_newest_event_time(table):
