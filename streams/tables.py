@@ -193,8 +193,7 @@ class StateTable(faust.Table):
         """RocksDB read of ``key`` in ``partition``'s database. Faust's ``Store._get`` knows
         the partition only from the current event, which a batch does not have, and then
         looks in every partition's database, one lookup each, for every key not stored yet."""
-        if partition is None:  # outside a keyed message
-            return self.data._get(json.dumps(key))
+        assert partition is not None  # noqa: S101 - read only within a keyed message (begin)
         return self.data._db_for_partition(partition).get(json.dumps(key))
 
     def _write(self, partition: int, rows: list[tuple[bytes, bytes | None]], offset: int) -> None:
