@@ -50,7 +50,7 @@ from streams.process import spawn_worker
 from streams.settings import Settings, Topics
 
 HOPS = 2
-"""Faust hops of an input event: its input topic, then the keyed repartition topic."""
+"""Hops of an input event: its input topic (the input reader), then the keyed repartition topic (Faust)."""
 LATENCY_SAMPLES = 40
 
 

@@ -1,7 +1,8 @@
 """The worker's agents: validate and route input, detect per key, store alerts.
 
-Hops: an input event is read once by ``validate_and_route`` (which also applies HR
-records to the global directory table) and, for each key family that wants it, once
+Hops: an input event is read once by the input hop (``streams.input_reader`` fetches the
+input topics in batches and hands them to :meth:`Pipeline.route_batch`, which also applies
+HR records to the global directory table) and, for each key family that wants it, once
 more by ``detect_by_key``, in a batch of copies whose keys hash to one partition of the
 repartition topic (so each key's state lives in one table partition, and Faust's
 per-message cost of the second hop is shared by the batch). ``store_alerts`` and
@@ -17,7 +18,7 @@ import asyncio
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -41,18 +42,12 @@ from streams.console.triage import AuditRecord
 from streams.consumer_fixes import fetched_before_seek
 from streams.delivery import DeliveryError, Outbox, fail_stop
 from streams.handoff import Handoff
+from streams.input_reader import Record
 from streams.logs import position
 from streams.tables import PipelineTables, StateTable
 from streams.topics import PipelineTopics
 
 log = logging.getLogger(__name__)
-ROUTE_BATCH = 1000
-ROUTE_WITHIN = 0.05
-"""Longest wait for a batch of the input hop. Each input batch makes one keyed message per
-partition; while the keyed hop paid its broker round trips per message, a 50 ms wait fell 42 s
-behind at 2,000 events/s and it took 200 ms to hold that rate. With keyed batches
-(``KEYED_BATCH``) 50 ms holds it again, 60-90 ms faster at p50 and p99 than 200 ms
-(``bench --rate``, docs/performance.md)."""
 MAX_BATCH_BYTES = 256 * 1024
 MAX_COPY_BYTES = 900_000
 """Largest keyed copy forwarded: below Kafka's default message size (1 MB) with room for the batch.
@@ -124,14 +119,14 @@ class Pipeline:
         """Called after each write of the store with the alerts it wrote (the console's stream)."""
         self._written: list[Alert] = []
         self.handoff = Handoff()
+        self.input_reader: Any = None
+        """The input hop's consumer (``streams.input_reader``), when this worker detects."""
         self._stored: list[tuple[faust.StreamT, faust.EventT]] = []
         self._store_lock = asyncio.Lock()
         self.failing_since = 0.0
         """Wall time of the first failed store flush of the current streak (0: writes succeed)."""
         if tables is not None:
             self.engine.directory.store = tables.directory
-            for name, topic in topics.inputs.items():
-                app.agent(topic, name=f"validate_and_route.{name}")(self.validate_and_route)
             app.agent(topics.keyed, name="detect_by_key")(self.detect_by_key)
         if sink is not None:
             app.agent(topics.alerts, name="store_alerts")(self.store_alerts)
@@ -145,7 +140,7 @@ class Pipeline:
         return Outbox(self.app.producer._ensure_producer())
 
     async def _reject(
-        self, outbox: Outbox, rejection: Rejection, message: faust.types.Message, raw: bytes | None = None
+        self, outbox: Outbox, rejection: Rejection, message: Record, raw: bytes | None = None
     ) -> None:
         """Dead-letter ``message`` (or, for one copy of a keyed batch, ``raw``) with its reason.
 
@@ -182,28 +177,21 @@ class Pipeline:
         except DeliveryError as error:
             fail_stop(error)
 
-    async def validate_and_route(self, stream: faust.StreamT) -> None:
-        """Parse input messages; dead-letter what is invalid; forward keyed copies in batches.
+    async def route_batch(self, messages: Sequence[Record]) -> None:
+        """Parse a batch of input records; dead-letter what is invalid; forward keyed copies.
 
-        Up to ``ROUTE_BATCH`` events (or ``ROUTE_WITHIN`` seconds) are taken at once and their
-        keyed copies grouped by the keyed-topic partition their key hashes to, so the second
-        hop handles one Faust message per batch instead of one per event. The batch is
-        acknowledged only after the broker has every copy and dead letter.
+        The keyed copies are grouped by the keyed-topic partition their key hashes to, so the
+        second hop handles one Faust message per partition and batch instead of one per
+        event. Returns once the broker has every copy, dead letter and directory change: the
+        input reader commits the batch only then.
         """
-        async for events in stream.take_events(ROUTE_BATCH, within=ROUTE_WITHIN):
-            await _finish_before_ack(self._route_batch(list(events)))
-
-    async def _route_batch(self, events: list[faust.EventT]) -> None:
         outbox = self.outbox()
         outgoing: dict[int, list[bytes]] = defaultdict(list)
         evidence: list[bytes] = []
-        for event in events:
-            message = event.message
-            if fetched_before_seek(message):
-                continue  # read again from where its partition was sought, after this batch
+        for message in messages:
             metrics.child(metrics.EVENTS_CONSUMED, message.topic).inc()
             try:
-                routed = self._validate(event, evidence)
+                routed = self._validate(message, evidence)
             except Exception as error:  # a bug must not take the good events of the batch down
                 log.exception(
                     "validating %s[%d]@%d failed",
@@ -228,10 +216,9 @@ class Pipeline:
             await self._send_chunked(outbox, self.topics.evidence, None, evidence)
         await self._confirm(outbox)
 
-    def _validate(self, event: faust.EventT, evidence: list[bytes]) -> list[tuple[int, bytes]] | Rejection:
+    def _validate(self, message: Record, evidence: list[bytes]) -> list[tuple[int, bytes]] | Rejection:
         """One input message: its keyed copies (partition, value), or why it is rejected. A
         forwarded event is also added to ``evidence`` as ``[uid, type, time, event]``."""
-        message = event.message
         try:
             obj = orjson.loads(message.value)
         except orjson.JSONDecodeError as error:
@@ -511,17 +498,24 @@ class Pipeline:
 
     def status(self) -> dict[str, Any]:
         """A small health document: role, policy, key families, owned partitions and the store."""
-        assigned = sorted(f"{tp.topic}:{tp.partition}" for tp in self.app.assignor.assigned_actives())
+        partitions = set(self.app.assignor.assigned_actives())
+        if self.input_reader is not None:
+            partitions |= self.input_reader.assignment()
+        assigned = sorted(f"{tp.topic}:{tp.partition}" for tp in partitions)
         out: dict[str, Any] = {
             "role": self.role,
             "policy_version": self.engine.policy.policy_version,
             "families": sorted(self.engine.families),
-            "ready": bool(assigned) and not self.app.rebalancing,
+            "ready": bool(assigned) and not self.app.rebalancing and self._reading(),
             "assigned": assigned,
         }
         if self.sink is not None:
             out["store"] = self.store_status()
         return out
+
+    def _reading(self) -> bool:
+        """Whether the input hop reads (its group has given it its partitions), or has none here."""
+        return self.input_reader is None or self.input_reader.joined
 
     def store_status(self) -> dict[str, Any]:
         """Whether the alert store is behind: rows read and not yet written, failing since when."""

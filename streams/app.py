@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import faust
 from mode import ServiceT
@@ -13,7 +14,7 @@ from streams.settings import Settings
 
 
 class App(faust.App):
-    """Faust's app without its ``Monitor`` sensor.
+    """Faust's app without its ``Monitor`` sensor, and with services of ours started after Faust's.
 
     Faust feeds the monitor four calls per message (in, stream in, stream out, out: counters,
     clocks, a state dict, a deque) for statistics kept in memory, which nothing here reads:
@@ -21,10 +22,16 @@ class App(faust.App):
     stays (Faust's code may read it); it is only no longer fed.
     """
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.late_services: list[ServiceT] = []
+        """Started with the app after Faust's own services (producer, consumer, tables), stopped
+        before them: the input reader, whose last batch needs the producer (``streams.input_reader``)."""
+
     def on_init_dependencies(self) -> Iterable[ServiceT]:
-        dependencies = super().on_init_dependencies()
+        dependencies = list(super().on_init_dependencies())
         self.sensors.remove(self.monitor)
-        return dependencies
+        return [*dependencies, *self.late_services]
 
 
 App.logger = faust.App.logger  # mode names a subclass's logger by its module: Faust's lines stay Faust's

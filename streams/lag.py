@@ -102,8 +102,12 @@ async def read_lags(consumer: OffsetSource, topics: Iterable[str]) -> dict[Parti
 class ConsumerLag:
     """Refreshes ``cm_consumer_lag`` on a timer of ``app`` (every worker, not only the leader)."""
 
-    def __init__(self, app: faust.App, interval: float = LAG_INTERVAL) -> None:
+    def __init__(
+        self, app: faust.App, readers: Iterable[OffsetSource] = (), interval: float = LAG_INTERVAL
+    ) -> None:
         self.app = app
+        self.readers = list(readers)
+        """Consumers of the worker's own besides Faust's (the input hop's): every partition they read."""
         self.gauge = LagGauge()
         self.failures = 0
         """Failed refreshes in a row."""
@@ -112,9 +116,7 @@ class ConsumerLag:
     async def refresh(self) -> None:
         """Read and publish the lags; a failed read keeps the last values (warned once a streak)."""
         try:
-            lags = await asyncio.wait_for(
-                read_lags(self.app.consumer, agent_topics(self.app)), REFRESH_TIMEOUT
-            )
+            lags = await asyncio.wait_for(self._read(), REFRESH_TIMEOUT)
         except Exception as error:  # rebalancing, consumer starting, broker slow: next time
             self.failures += 1
             level = logging.WARNING if self.failures == WARN_AFTER else logging.DEBUG
@@ -122,3 +124,9 @@ class ConsumerLag:
             return
         self.failures = 0
         self.gauge.publish(lags)
+
+    async def _read(self) -> dict[Partition, int]:
+        lags = await read_lags(self.app.consumer, agent_topics(self.app))
+        for reader in self.readers:
+            lags |= await read_lags(reader, {tp.topic for tp in reader.assignment()})
+        return lags

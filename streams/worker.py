@@ -16,6 +16,7 @@ from sinks.clickhouse import ClickHouseSink
 from streams.actions.keeper import ActionKeeper
 from streams.agents import Pipeline
 from streams.app import create_app
+from streams.input_reader import InputReader
 from streams.lag import ConsumerLag
 from streams.logs import faust_logging_config
 from streams.settings import Settings
@@ -50,7 +51,14 @@ def build_pipeline(settings: Settings, policy: Policy) -> Pipeline:
         sweep_interval=settings.state_sweep_interval,
     )
     detecting = settings.role in ("all", "detect")
+    readers = []
     if detecting:
+        inputs = [topic.get_topic_name() for topic in pipeline.topics.inputs.values()]
+        recovery = pipeline.app.tables.recovery
+        reader = InputReader(settings, inputs, pipeline.route_batch, recovery.completed.wait)
+        pipeline.input_reader = reader
+        pipeline.app.late_services.append(reader)
+        readers.append(reader)
         ActionKeeper(
             pipeline.app,
             settings,
@@ -63,7 +71,7 @@ def build_pipeline(settings: Settings, policy: Policy) -> Pipeline:
         sinks=[sink.name] if sink is not None else [],
         action_kinds=get_args(ActionKind) if detecting else [],
     )
-    ConsumerLag(pipeline.app)
+    ConsumerLag(pipeline.app, readers)
     register_views(pipeline, settings, policy)
     return pipeline
 

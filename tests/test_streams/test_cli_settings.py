@@ -152,8 +152,8 @@ def test_the_tuning_values_of_docs_performance_md_are_the_code_s(tmp_path, monke
 
     from faust.transport.drivers import aiokafka as driver
 
-    from streams.agents import ROUTE_BATCH
     from streams.app import create_app
+    from streams.input_reader import ROUTE_BATCH
 
     settings = Settings(data_dir=tmp_path)
     assert settings.fetch_max_wait_ms == 100 and settings.flush_interval == 0.5

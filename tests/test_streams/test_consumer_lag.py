@@ -82,24 +82,45 @@ def test_only_partitions_of_topics_the_agents_read_are_measured(tmp_path):
     pipeline = build_pipeline(Settings(role="detect", data_dir=tmp_path), load_policy(DEMO_POLICY))
     topics = agent_topics(pipeline.app)
     changelogs = {table.changelog_topic.get_topic_name() for table in pipeline.app.tables.values()}
-    inputs = {topic.get_topic_name() for topic in pipeline.topics.inputs.values()}
-    assert (
-        inputs | {pipeline.topics.keyed.get_topic_name(), pipeline.topics.action_commands.get_topic_name()}
-        == topics
-    )
-    assert not changelogs & topics
+    assert {
+        pipeline.topics.keyed.get_topic_name(),
+        pipeline.topics.action_commands.get_topic_name(),
+    } == topics
+    assert not changelogs & topics  # the input topics are the input reader's (next test)
 
-    hr, changelog = Settings().topics.hr, sorted(changelogs)[0]
+    keyed, changelog = pipeline.topics.keyed.get_topic_name(), sorted(changelogs)[0]
     leader = f"{pipeline.app.conf.id}-__assignor-__leader"
     consumer = Offsets(
-        {Partition(hr, 0): 10, Partition(hr, 1): 4, Partition(changelog, 0): 900, Partition(leader, 0): 1},
-        {Partition(hr, 0): 6, Partition(hr, 1): 4, Partition(changelog, 0): 0, Partition(leader, 0): 0},
+        {
+            Partition(keyed, 0): 10,
+            Partition(keyed, 1): 4,
+            Partition(changelog, 0): 900,
+            Partition(leader, 0): 1,
+        },
+        {Partition(keyed, 0): 6, Partition(keyed, 1): 4, Partition(changelog, 0): 0, Partition(leader, 0): 0},
     )
 
     lags = asyncio.run(read_lags(consumer, topics))
 
-    assert lags == {Partition(hr, 0): 4, Partition(hr, 1): 0}
-    assert sorted(consumer.asked) == [Partition(hr, 0), Partition(hr, 1)]
+    assert lags == {Partition(keyed, 0): 4, Partition(keyed, 1): 0}
+    assert sorted(consumer.asked) == [Partition(keyed, 0), Partition(keyed, 1)]
+
+
+def test_the_input_partitions_the_input_reader_owns_are_measured_with_faust_s(tmp_path):
+    pipeline = build_pipeline(Settings(role="detect", data_dir=tmp_path), load_policy(DEMO_POLICY))
+    keyed, hr = pipeline.topics.keyed.get_topic_name(), Settings().topics.hr
+    faust = Offsets({Partition(keyed, 0): 5}, {Partition(keyed, 0): 5})
+    reader = Offsets({Partition(hr, 0): 30, Partition(hr, 2): 9}, {Partition(hr, 0): 12, Partition(hr, 2): 9})
+    gauge, registry = fresh_gauge()
+    lag = ConsumerLag(pipeline.app, [reader])
+    lag.gauge = LagGauge(gauge)
+    pipeline.app.consumer.assignment = faust.assignment  # Faust's consumer, not started: its offsets
+    pipeline.app.consumer.highwaters = faust.highwaters
+    pipeline.app.consumer.position = faust.position
+
+    asyncio.run(lag.refresh())
+
+    assert samples(registry) == {(keyed, "0"): 0.0, (hr, "0"): 18.0, (hr, "2"): 0.0}
 
 
 def test_nothing_assigned_reads_no_offsets():

@@ -1,4 +1,5 @@
-"""``/readyz``: the worker's ``/healthz`` document, 503 until it owns partitions (readiness probes)."""
+"""``/readyz``: the worker's ``/healthz`` document, 503 until it owns partitions and its input hop
+has joined its group (readiness probes)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ from streams.settings import Settings
 from streams.worker import build_pipeline
 
 
-def test_readyz_answers_503_until_the_worker_owns_partitions_and_healthz_answers_200(tmp_path):
+def test_readyz_answers_503_until_the_worker_owns_partitions_and_reads_input_and_healthz_answers_200(
+    tmp_path,
+):
     pipeline = build_pipeline(Settings(role="detect", data_dir=tmp_path), load_policy(DEMO_POLICY))
     app = pipeline.app
     keyed = pipeline.topics.keyed.get_topic_name()
@@ -28,9 +31,13 @@ def test_readyz_answers_503_until_the_worker_owns_partitions_and_healthz_answers
 
             answers = [await get("/readyz"), await get("/healthz")]
             app.assignor._assignment = ClientAssignment(actives={keyed: [0]}, standbys={})  # rebalance done
+            answers.append(await get("/readyz"))  # the input hop's group has not answered yet
+            await pipeline.input_reader.on_partitions_assigned(set())  # it has, with no partition here
             return [*answers, await get("/readyz")]
 
-    (ready_status, ready), (health_status, health), (later_status, later) = asyncio.run(probe())
+    answers = asyncio.run(probe())
+    (ready_status, ready), (health_status, health), (faust_status, faust), (later_status, later) = answers
     assert (ready_status, ready["ready"]) == (503, False)
     assert (health_status, health) == (200, ready)  # liveness stays 200 while the process answers
+    assert (faust_status, faust["ready"]) == (503, False)
     assert (later_status, later["ready"], later["assigned"]) == (200, True, [f"{keyed}:0"])

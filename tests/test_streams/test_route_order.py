@@ -11,6 +11,7 @@ from types import SimpleNamespace
 
 import orjson
 import pytest
+from aiokafka.structs import ConsumerRecord
 
 from detectors import load_policy
 from streams.delivery import Outbox
@@ -36,12 +37,10 @@ class SlowProducer:
         return future
 
 
-def as_stream_event(topic: str, offset: int, event: dict) -> SimpleNamespace:
-    return SimpleNamespace(
-        message=SimpleNamespace(
-            topic=topic, partition=0, offset=offset, value=orjson.dumps(event), generation_id=1
-        )
-    )
+def as_record(topic: str, offset: int, event: dict | bytes, partition: int = 0) -> ConsumerRecord:
+    """An input record as the input reader hands it over (aiokafka's own record type)."""
+    value = event if isinstance(event, bytes) else orjson.dumps(event)
+    return ConsumerRecord(topic, partition, offset, 0, 0, None, value, None, 0, len(value), ())
 
 
 def test_directory_changes_are_confirmed_before_the_copies_routed_with_them(tmp_path, monkeypatch):
@@ -54,7 +53,7 @@ def test_directory_changes_are_confirmed_before_the_copies_routed_with_them(tmp_
         contact("E2", mobile(1), when=at()),  # lists colleague E1: needs E1 in the directory
     ]
 
-    asyncio.run(pipeline._route_batch([as_stream_event(hr, i, e) for i, e in enumerate(events)]))
+    asyncio.run(pipeline.route_batch([as_record(hr, i, e) for i, e in enumerate(events)]))
 
     changelog = pipeline.tables.directory.table.changelog_topic.get_topic_name()
     keyed = pipeline.topics.keyed.get_topic_name()
@@ -76,7 +75,7 @@ def test_claims_in_another_currency_are_counted(tmp_path, monkeypatch):
     topic = Settings().topics.reimbursements
     claims = [claim("E1", "120", at(), currency="USD"), claim("E1", "80", at(), currency="CNY")]
 
-    asyncio.run(pipeline._route_batch([as_stream_event(topic, i, c) for i, c in enumerate(claims)]))
+    asyncio.run(pipeline.route_batch([as_record(topic, i, c) for i, c in enumerate(claims)]))
 
     assert counted._value.get() == before + 1
 
@@ -158,7 +157,7 @@ def test_a_keyed_copy_the_broker_refuses_stops_the_worker_without_acknowledging(
     monkeypatch.setattr(streams.agents, "fail_stop", fail_stop)
     topic = Settings().topics.reimbursements
     with pytest.raises(Stopped, match="not delivered"):
-        asyncio.run(pipeline._route_batch([as_stream_event(topic, 0, claim("E1", "12", at()))]))
+        asyncio.run(pipeline.route_batch([as_record(topic, 0, claim("E1", "12", at()))]))
 
 
 def test_a_message_that_fails_unexpectedly_is_dead_lettered_as_internal_error(tmp_path, monkeypatch):
@@ -178,7 +177,7 @@ def test_a_message_that_fails_unexpectedly_is_dead_lettered_as_internal_error(tm
     topic = Settings().topics.reimbursements
     claims = [claim("E1", "12", at()), claim("E2", "12", at())]
 
-    asyncio.run(pipeline._route_batch([as_stream_event(topic, i, c) for i, c in enumerate(claims)]))
+    asyncio.run(pipeline.route_batch([as_record(topic, i, c) for i, c in enumerate(claims)]))
 
     deadletter = pipeline.topics.deadletter.get_topic_name()
     [letter] = [orjson.loads(v) for t, _, v in producer.records if t == deadletter]
@@ -244,9 +243,7 @@ def test_with_distress_off_a_leave_record_is_neither_forwarded_nor_kept_as_evide
     before = processed._value.get()
 
     asyncio.run(
-        pipeline._route_batch(
-            [as_stream_event(topics.hr, 0, record), as_stream_event(topics.reimbursements, 0, expense)]
-        )
+        pipeline.route_batch([as_record(topics.hr, 0, record), as_record(topics.reimbursements, 0, expense)])
     )
 
     def sent(topic):
@@ -281,7 +278,7 @@ def test_a_batch_sends_one_message_per_keyed_partition_and_one_of_evidence_all_c
     calls = [call(f"+86150000{i:05d}", office(1), at(i / 60)) for i in range(40)]
     topic = Settings().topics.calls
 
-    asyncio.run(pipeline._route_batch([as_stream_event(topic, i, c) for i, c in enumerate(calls)]))
+    asyncio.run(pipeline.route_batch([as_record(topic, i, c) for i, c in enumerate(calls)]))
 
     keyed = [
         (p, orjson.loads(v)) for t, p, v in producer.records if t == pipeline.topics.keyed.get_topic_name()
@@ -308,12 +305,10 @@ def test_a_dead_letter_the_broker_refuses_is_counted_and_logged_without_its_cont
     topic = Settings().topics.reimbursements
     lost = metrics.child(metrics.DEADLETTER_FAILURES, topic)
     before = lost._value.get()
-    secret = SimpleNamespace(
-        message=SimpleNamespace(topic=topic, partition=2, offset=41, value=b"{secret-salary", generation_id=1)
-    )
+    secret = as_record(topic, 41, b"{secret-salary", partition=2)
     good = claim("E1", "120", at())
 
-    asyncio.run(pipeline._route_batch([secret, as_stream_event(topic, 42, good)]))
+    asyncio.run(pipeline.route_batch([secret, as_record(topic, 42, good)]))
 
     assert lost._value.get() == before + 1
     [line] = [r.getMessage() for r in caplog.records if "not delivered" in r.getMessage()]
@@ -485,34 +480,12 @@ def test_a_partition_s_copies_go_in_messages_of_at_most_256_kib(tmp_path, monkey
     calls = [call("+8615000000001", office(1), at(i / 60), transcript=said) for i in range(20)]
     topic = Settings().topics.calls
 
-    asyncio.run(pipeline._route_batch([as_stream_event(topic, i, c) for i, c in enumerate(calls)]))
+    asyncio.run(pipeline.route_batch([as_record(topic, i, c) for i, c in enumerate(calls)]))
 
     keyed = [(p, v) for t, p, v in producer.records if t == pipeline.topics.keyed.get_topic_name()]
     assert len({p for p, _ in keyed}) == 1 and len(keyed) > 1  # one key, one partition, split
     assert all(len(v) <= MAX_BATCH_BYTES == 256 * 1024 for _, v in keyed)
     assert sum(len(orjson.loads(v)) for _, v in keyed) == 20
-
-
-def test_the_input_hop_takes_up_to_1000_events_or_what_50_ms_bring(tmp_path, monkeypatch):
-    """Faust's ``take_events`` hands the batches; the hop asks it for 1,000 events within 50 ms."""
-    from tests.factories import claim
-
-    pipeline = build_pipeline(Settings(role="detect", data_dir=tmp_path), load_policy(DEMO_POLICY))
-    producer = RecordingProducer()
-    monkeypatch.setattr(pipeline, "outbox", lambda: Outbox(producer))
-    topic = Settings().topics.reimbursements
-    asked: list[tuple[int, float]] = []
-
-    class Input:
-        async def take_events(self, max_, within):
-            asked.append((max_, within))
-            yield [as_stream_event(topic, i, claim("E1", "12", at(i))) for i in range(2)]
-
-    asyncio.run(pipeline.validate_and_route(Input()))
-
-    assert asked == [(1000, 0.05)]
-    forwarded = [v for t, _, v in producer.records if t == pipeline.topics.keyed.get_topic_name()]
-    assert forwarded  # the batch it handed over was routed
 
 
 def test_every_event_type_is_read_on_any_input_topic(tmp_path, monkeypatch):
@@ -530,7 +503,7 @@ def test_every_event_type_is_read_on_any_input_topic(tmp_path, monkeypatch):
         (topics.reimbursements, mail("notice@agency.example", at(), "催收函", "请转告其尽快还款")),
     ]
 
-    asyncio.run(pipeline._route_batch([as_stream_event(t, i, e) for i, (t, e) in enumerate(crossed)]))
+    asyncio.run(pipeline.route_batch([as_record(t, i, e) for i, (t, e) in enumerate(crossed)]))
 
     assert not [v for t, _, v in producer.records if t == pipeline.topics.deadletter.get_topic_name()]
     evidence = b"".join(v for t, _, v in producer.records if t == pipeline.topics.evidence.get_topic_name())
