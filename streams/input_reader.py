@@ -125,10 +125,10 @@ class InputReader(Service, ConsumerRebalanceListener):
         await consumer.start()
         await admin.start()
         try:
-            partitions = [
-                TopicPartition(topic, partition)
-                for topic in self.topics
-                for partition in sorted(consumer.partitions_for_topic(topic) or ())
+            partitions = [  # the admin's metadata: a new consumer may not have the topics' yet (Kafka)
+                TopicPartition(topic["topic"], partition["partition"])
+                for topic in await admin.describe_topics(self.topics)
+                for partition in topic["partitions"]
             ]
             if not partitions:
                 return
