@@ -42,7 +42,7 @@ from streams.console.triage import AuditRecord
 from streams.consumer_fixes import fetched_before_seek
 from streams.delivery import DeliveryError, Outbox, fail_stop
 from streams.handoff import Handoff
-from streams.input_reader import Record
+from streams.input_reader import InputReader, Record
 from streams.logs import position
 from streams.tables import PipelineTables, StateTable
 from streams.topics import PipelineTopics
@@ -119,7 +119,7 @@ class Pipeline:
         """Called after each write of the store with the alerts it wrote (the console's stream)."""
         self._written: list[Alert] = []
         self.handoff = Handoff()
-        self.input_reader: Any = None
+        self.input_reader: InputReader | None = None
         """The input hop's consumer (``streams.input_reader``), when this worker detects."""
         self._stored: list[tuple[faust.StreamT, faust.EventT]] = []
         self._store_lock = asyncio.Lock()

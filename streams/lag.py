@@ -1,10 +1,11 @@
-"""``cm_consumer_lag``: how far this worker's consumer is behind the broker, per partition.
+"""``cm_consumer_lag``: how far this worker's consumers are behind the broker, per partition.
 
 Every few seconds a timer asks the broker for the end offset (highwater) of each partition
-assigned to the worker's consumer whose topic one of its agents reads (input, keyed, alerts,
+assigned to the worker's Faust consumer whose topic one of its agents reads (keyed, alerts,
 action commands and the store's internal topics; not the tables' changelogs, which it only
-reads to recover), and the consumer for its position there (the next offset it fetches).
-The lag is the difference. Off the per-event path: one ListOffsets request per refresh.
+reads to recover) and of each input partition its input reader owns, and each consumer for
+its position there (the next offset it fetches). The lag is the difference. Off the
+per-event path: one ListOffsets request per consumer and refresh.
 A partition no longer assigned leaves the gauge at the next refresh.
 """
 
