@@ -185,9 +185,11 @@ class ClickHouseSink(Sink):
                 ]
             )
 
-    def add_event(self, uid: str, event_type: str, time: Any, raw: bytes) -> None:
-        """Buffer one valid input event (``events``), kept for the console's evidence."""
-        self._events.append([uid, event_type, time, raw.decode("utf-8", "replace")])
+    def add_event(self, uid: str, event_type: str, time: Any, raw: bytes | str) -> None:
+        """Buffer one valid input event (``events``), as received, kept for the console's evidence."""
+        self._events.append(
+            [uid, event_type, time, raw if isinstance(raw, str) else raw.decode("utf-8", "replace")]
+        )
 
     @property
     def pending(self) -> int:

@@ -17,8 +17,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -79,6 +80,28 @@ async def _finish_before_ack(batch: Coroutine[Any, Any, None]) -> None:
 def _murmur2(key: str) -> int:
     """Kafka's key hash (aiokafka's is pure Python, 2.5 µs; keys repeat across events)."""
     return murmur2(key.encode()) & 0x7FFFFFFF
+
+
+@dataclass(slots=True)
+class _Tally:
+    """An input batch's counts, added to the metrics once per batch instead of once per event."""
+
+    consumed: Counter[str] = field(default_factory=Counter)
+    processed: Counter[tuple[str, str]] = field(default_factory=Counter)
+    sent: Counter[str] = field(default_factory=Counter)
+    event_time: dict[str, float] = field(default_factory=dict)
+    """Per topic, the event time of its last valid event (``cm_event_time_lag_seconds``)."""
+
+    def publish(self) -> None:
+        for topic, count in self.consumed.items():
+            metrics.child(metrics.EVENTS_CONSUMED, topic).inc(count)
+        for (topic, event_type), count in self.processed.items():
+            metrics.child(metrics.EVENTS_PROCESSED, topic, event_type).inc(count)
+        for family, count in self.sent.items():
+            metrics.child(metrics.KEYED_SENT, family).inc(count)
+        now = time.time()
+        for topic, event_time in self.event_time.items():
+            metrics.child(metrics.EVENT_TIME_LAG, topic).set(now - event_time)
 
 
 class Pipeline:
@@ -188,10 +211,11 @@ class Pipeline:
         outbox = self.outbox()
         outgoing: dict[int, list[bytes]] = defaultdict(list)
         evidence: list[bytes] = []
+        tally = _Tally()
         for message in messages:
-            metrics.child(metrics.EVENTS_CONSUMED, message.topic).inc()
+            tally.consumed[message.topic] += 1
             try:
-                routed = self._validate(message, evidence)
+                routed = self._validate(message, evidence, tally)
             except Exception as error:  # a bug must not take the good events of the batch down
                 log.exception(
                     "validating %s[%d]@%d failed",
@@ -206,6 +230,7 @@ class Pipeline:
                 continue
             for partition, value in routed:
                 outgoing[partition].append(value)
+        tally.publish()
         assert self.tables is not None  # noqa: S101 - only registered with tables
         if self.tables.directory.pending:  # the HR records the copies were routed with go first
             await self.tables.directory.flush(outbox)
@@ -216,7 +241,9 @@ class Pipeline:
             await self._send_chunked(outbox, self.topics.evidence, None, evidence)
         await self._confirm(outbox)
 
-    def _validate(self, message: Record, evidence: list[bytes]) -> list[tuple[int, bytes]] | Rejection:
+    def _validate(
+        self, message: Record, evidence: list[bytes], tally: _Tally
+    ) -> list[tuple[int, bytes]] | Rejection:
         """One input message: its keyed copies (partition, value), or why it is rejected. A
         forwarded event is also added to ``evidence`` as ``[uid, type, time, event]``."""
         try:
@@ -229,25 +256,22 @@ class Pipeline:
         copies = self.engine.route(parsed)
         ref = self.handoff.put(parsed, len(copies)) if copies else None
         out = []
-        for item in copies:
-            value = orjson.dumps(
-                {"family": item.family, "key": item.key, "facts": item.facts, "event": obj, "ref": ref}
-            )
+        for item in copies:  # the event goes in as received, valid JSON: not encoded again per copy
+            head = orjson.dumps({"family": item.family, "key": item.key, "facts": item.facts, "ref": ref})
+            value = head[:-1] + b',"event":' + message.value + b"}"
             if len(value) > MAX_COPY_BYTES:
                 return Rejection("too_large", f"event of {len(message.value)} bytes: too large to forward")
             out.append((self._partition(item.key), value))
         # only a valid event that will be forwarded counts and changes the directory
-        if copies:  # the event as received, for the console's evidence (events table)
-            evidence.append(
-                orjson.dumps([parsed.uid, parsed.type, parsed.timestamp])[:-1] + b"," + message.value + b"]"
-            )
+        if copies:  # the event as received, a JSON string the store keeps without decoding it (evidence)
+            evidence.append(orjson.dumps([parsed.uid, parsed.type, parsed.timestamp, message.value.decode()]))
         self.engine.observe_reference(parsed)  # the directory is a global table: update it here
         for item in copies:
-            metrics.child(metrics.KEYED_SENT, item.family).inc()
-        metrics.child(metrics.EVENTS_PROCESSED, message.topic, parsed.type).inc()
+            tally.sent[item.family] += 1
+        tally.processed[message.topic, parsed.type] += 1
         if currency := self.engine.other_currency(parsed):
             metrics.child(metrics.OTHER_CURRENCY_CLAIMS, currency).inc()
-        metrics.child(metrics.EVENT_TIME_LAG, message.topic).set(time.time() - parsed.timestamp)
+        tally.event_time[message.topic] = parsed.timestamp
         return out
 
     def _partition(self, key: str) -> int:
@@ -439,9 +463,12 @@ class Pipeline:
         self.sink.add_audit(record.model_dump())
 
     def _add_evidence(self, value: bytes) -> None:
+        """Each ``[uid, type, time, event]`` of a batch; the event is its text as received (a JSON
+        object in records of versions before 2026-12, re-encoded)."""
         assert self.sink is not None  # noqa: S101 - only registered with a sink
         for uid, event_type, timestamp, event in orjson.loads(value):
-            self.sink.add_event(uid, event_type, datetime.fromtimestamp(timestamp, UTC), orjson.dumps(event))
+            raw = event if isinstance(event, str) else orjson.dumps(event)
+            self.sink.add_event(uid, event_type, datetime.fromtimestamp(timestamp, UTC), raw)
 
     def _add_pseudonym(self, value: bytes) -> None:
         assert self.sink is not None  # noqa: S101 - only registered with a sink

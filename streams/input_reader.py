@@ -180,7 +180,8 @@ class InputReader(Service, ConsumerRebalanceListener):
             for start in range(0, len(records), ROUTE_BATCH):
                 batch = records[start : start + ROUTE_BATCH]
                 await self.route(batch)
-                await self._commit({TopicPartition(r.topic, r.partition): r.offset + 1 for r in batch})
+                ends = {(r.topic, r.partition): r.offset + 1 for r in batch}
+                await self._commit({TopicPartition(*tp): offset for tp, offset in ends.items()})
 
     async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
         assert self.consumer is not None  # noqa: S101 - started

@@ -292,6 +292,34 @@ def test_a_batch_sends_one_message_per_keyed_partition_and_one_of_evidence_all_c
     assert all(f.done() for f in producer.futures)  # confirmed before the batch can be acknowledged
 
 
+def test_the_evidence_keeps_each_event_as_received_and_reads_records_of_the_earlier_format(
+    tmp_path, monkeypatch
+):
+    """privacy.md: the ``events`` table keeps every input event a rule took in, as received."""
+    from tests.factories import call, office
+
+    pipeline = build_pipeline(Settings(role="detect", data_dir=tmp_path), load_policy(DEMO_POLICY))
+    producer = PartitionedProducer()
+    monkeypatch.setattr(pipeline, "outbox", lambda: Outbox(producer))
+    event = call("+8615000000001", office(1), at())
+    received = b'  {"data": %s,\n "id": "%s" , %s}' % (
+        orjson.dumps(event["data"]),
+        event["id"].encode(),
+        orjson.dumps({k: v for k, v in event.items() if k not in ("data", "id")})[1:-1],
+    )
+    stored: list[tuple[str, str, object, bytes | str]] = []
+    pipeline.sink = SimpleNamespace(add_event=lambda *row: stored.append(row))
+
+    asyncio.run(pipeline.route_batch([as_record(Settings().topics.calls, 0, received)]))
+    [evidence] = [v for t, _, v in producer.records if t == pipeline.topics.evidence.get_topic_name()]
+    pipeline._add_evidence(evidence)
+    earlier = orjson.dumps([["src/old", "telephony.call.completed", 1.0, {"id": "old", "b": 1}]])
+    pipeline._add_evidence(earlier)
+
+    assert [row[3] for row in stored] == [received.decode(), b'{"id":"old","b":1}']
+    assert stored[0][:2] == (f"{event['source']}/{event['id']}", event["type"])
+
+
 def test_a_dead_letter_the_broker_refuses_is_counted_and_logged_without_its_content(
     tmp_path, monkeypatch, caplog
 ):
