@@ -18,7 +18,7 @@ import asyncio
 import logging
 import time
 from collections import Counter, defaultdict
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -41,7 +41,7 @@ from sinks.kafka import alert_record, deadletter_record
 from streams.actions.commands import RequestCommand
 from streams.console.triage import AuditRecord
 from streams.consumer_fixes import fetched_before_seek
-from streams.delivery import DeliveryError, Outbox, fail_stop
+from streams.delivery import DeliveryError, Outbox, fail_stop, finish_before_ack
 from streams.handoff import Handoff
 from streams.input_reader import InputReader, Record
 from streams.logs import position
@@ -60,20 +60,6 @@ confirmed and their state flushed together, one or two broker round trips for al
 instead of for each (docs/performance.md, *Keyed batches*)."""
 RISK = "risk"
 """Keyed-topic family of risk-score signals (alerts about an employee, keyed by employee)."""
-
-
-async def _finish_before_ack(batch: Coroutine[Any, Any, None]) -> None:
-    """Run ``batch`` to its end even if a stop cancels the agent meanwhile.
-
-    Faust's ``take_events`` acknowledges a batch when the loop body ends, even when a stop
-    cancels it half-way: so a stop first lets the batch be sent, confirmed and flushed.
-    """
-    task = asyncio.ensure_future(batch)
-    try:
-        await asyncio.shield(task)
-    except asyncio.CancelledError:
-        await task
-        raise
 
 
 @lru_cache(maxsize=1 << 16)
@@ -310,7 +296,7 @@ class Pipeline:
         assert self.tables is not None  # noqa: S101 - only registered with tables
         state = self.tables.state
         async for events in stream.take_events(KEYED_BATCH, within=KEYED_WITHIN):
-            await _finish_before_ack(self._detect_group(list(events), state))
+            await finish_before_ack(self._detect_group(list(events), state))
             if time.monotonic() - self._swept > self.sweep_interval:
                 await self._expire(state)
 

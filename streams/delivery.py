@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,6 +48,21 @@ class _Pending:
     on_failure: Callable[[BaseException], None] | None
     on_delivered: Callable[[], None] | None
     future: asyncio.Future[Any] | None = None
+
+
+async def finish_before_ack(batch: Coroutine[Any, Any, None]) -> None:
+    """Run ``batch`` to its end even if a stop cancels its caller meanwhile, then re-raise.
+
+    Faust's ``take_events`` acknowledges a batch when the loop body ends, even when a stop
+    cancels it half-way, and the input reader commits what it routed: so a stop first lets
+    the batch be sent, confirmed and flushed (or committed).
+    """
+    task = asyncio.ensure_future(batch)
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        await task
+        raise
 
 
 def retriable(error: BaseException) -> bool:

@@ -30,6 +30,7 @@ from aiokafka.errors import KafkaError
 from aiokafka.structs import ConsumerRecord, TopicPartition
 from mode import Service
 
+from streams.delivery import finish_before_ack
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -165,12 +166,7 @@ class InputReader(Service, ConsumerRebalanceListener):
             fetched = await consumer.getmany(timeout_ms=POLL_MS)
             if not fetched:
                 continue
-            task = asyncio.ensure_future(self._handle(fetched))
-            try:
-                await asyncio.shield(task)
-            except asyncio.CancelledError:  # stopping: the records in hand are finished first
-                await task
-                raise
+            await finish_before_ack(self._handle(fetched))  # a stop finishes the records in hand
 
     async def _handle(self, fetched: Mapping[TopicPartition, list[ConsumerRecord]]) -> None:
         """Route what one fetch brought, partitions interleaved, ``ROUTE_BATCH`` records at a time,

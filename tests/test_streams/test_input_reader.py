@@ -79,6 +79,14 @@ class HeldRoute:
         self.done += 1
 
 
+async def read_batches(reader: InputReader, route: HeldRoute, batches: int) -> None:
+    """Run the reader until ``route`` has finished ``batches`` batches."""
+    task = asyncio.ensure_future(reader.read())
+    while route.done < batches:
+        await asyncio.sleep(0.01)
+    task.cancel()
+
+
 def fake_reader(consumer: FakeConsumer, route: HeldRoute) -> InputReader:
     reader = InputReader(Settings(), ["hr.events"], route, nothing_to_recover)
     reader.consumer = consumer  # type: ignore[assignment]
@@ -117,13 +125,7 @@ def test_a_fetch_is_routed_partitions_in_turn_1000_records_a_batch_each_batch_co
     route.release.set()
     reader = fake_reader(consumer, route)
 
-    async def run() -> None:
-        task = asyncio.ensure_future(reader.read())
-        while route.done < 3:
-            await asyncio.sleep(0.01)
-        task.cancel()
-
-    asyncio.run(run())
+    asyncio.run(read_batches(reader, route, 3))
 
     assert [len(batch) for batch in route.handed] == [ROUTE_BATCH, ROUTE_BATCH, 500] and ROUTE_BATCH == 1000
     assert route.handed[0][:4] == [0, 0, 1, 1] and route.handed[1][-2:] == [999, 999]
@@ -182,13 +184,7 @@ def test_a_commit_the_group_refuses_is_logged_and_reading_goes_on(caplog):
     route.release.set()
     reader = fake_reader(consumer, route)
 
-    async def run() -> None:
-        task = asyncio.ensure_future(reader.read())
-        while route.done < 2:
-            await asyncio.sleep(0.01)
-        task.cancel()
-
-    asyncio.run(run())
+    asyncio.run(read_batches(reader, route, 2))
 
     assert route.handed == [[0], [1]]
     assert [r for r in caplog.records if "not committed" in r.getMessage()]
