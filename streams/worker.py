@@ -51,14 +51,12 @@ def build_pipeline(settings: Settings, policy: Policy) -> Pipeline:
         sweep_interval=settings.state_sweep_interval,
     )
     detecting = settings.role in ("all", "detect")
-    readers = []
     if detecting:
         inputs = [topic.get_topic_name() for topic in pipeline.topics.inputs.values()]
         recovery = pipeline.app.tables.recovery
         reader = InputReader(settings, inputs, pipeline.route_batch, recovery.completed.wait)
         pipeline.input_reader = reader
         pipeline.app.late_services.append(reader)
-        readers.append(reader)
         ActionKeeper(
             pipeline.app,
             settings,
@@ -71,7 +69,7 @@ def build_pipeline(settings: Settings, policy: Policy) -> Pipeline:
         sinks=[sink.name] if sink is not None else [],
         action_kinds=get_args(ActionKind) if detecting else [],
     )
-    ConsumerLag(pipeline.app, readers)
+    ConsumerLag(pipeline.app, [pipeline.input_reader] if pipeline.input_reader else [])
     register_views(pipeline, settings, policy)
     return pipeline
 
