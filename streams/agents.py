@@ -33,11 +33,12 @@ from detectors.base import Routed
 from detectors.distress.risk_score import Signal
 from detectors.engine import Output
 from detectors.privacy import PseudonymRecord
-from events import Action, Alert, Rejection, parse_event_dict
+from events import Action, Alert, Rejection, parse_event, parse_event_dict
 from sinks import metrics
 from sinks.base import Sink
 from sinks.exceptions import SinkError
 from sinks.kafka import alert_record, deadletter_record
+from streams import frames
 from streams.actions.commands import RequestCommand
 from streams.console.triage import AuditRecord
 from streams.consumer_fixes import fetched_before_seek
@@ -88,6 +89,14 @@ class _Tally:
         now = time.time()
         for topic, event_time in self.event_time.items():
             metrics.child(metrics.EVENT_TIME_LAG, topic).set(now - event_time)
+
+
+def _copies(value: bytes) -> list[tuple[dict[str, Any], bytes]]:
+    """A keyed message's copies: each one's head and the bytes of its event, all read before any
+    is detected. Messages of earlier versions are JSON arrays of heads with the event inside."""
+    if frames.is_framed(value):
+        return [(orjson.loads(head), raw) for head, raw in frames.split(value)]
+    return [(copy, orjson.dumps(copy.pop("event"))) for copy in orjson.loads(value)]
 
 
 class Pipeline:
@@ -230,8 +239,8 @@ class Pipeline:
     def _validate(
         self, message: Record, evidence: list[bytes], tally: _Tally
     ) -> list[tuple[int, bytes]] | Rejection:
-        """One input message: its keyed copies (partition, value), or why it is rejected. A
-        forwarded event is also added to ``evidence`` as ``[uid, type, time, event]``."""
+        """One input message: its keyed copies (partition, frame), or why it is rejected. A
+        forwarded event is also added to ``evidence``, framed: ``[uid, type, time]`` and the event."""
         try:
             obj = orjson.loads(message.value)
         except orjson.JSONDecodeError as error:
@@ -242,15 +251,17 @@ class Pipeline:
         copies = self.engine.route(parsed)
         ref = self.handoff.put(parsed, len(copies)) if copies else None
         out = []
-        for item in copies:  # the event goes in as received, valid JSON: not encoded again per copy
+        for item in copies:  # the event goes in as received: not encoded again per copy
             head = orjson.dumps({"family": item.family, "key": item.key, "facts": item.facts, "ref": ref})
-            value = head[:-1] + b',"event":' + message.value + b"}"
+            value = frames.frame(head, message.value)
             if len(value) > MAX_COPY_BYTES:
                 return Rejection("too_large", f"event of {len(message.value)} bytes: too large to forward")
             out.append((self._partition(item.key), value))
         # only a valid event that will be forwarded counts and changes the directory
-        if copies:  # the event as received, a JSON string the store keeps without decoding it (evidence)
-            evidence.append(orjson.dumps([parsed.uid, parsed.type, parsed.timestamp, message.value.decode()]))
+        if copies:  # the event as received, which the store keeps without decoding it (evidence)
+            evidence.append(
+                frames.frame(orjson.dumps([parsed.uid, parsed.type, parsed.timestamp]), message.value)
+            )
         self.engine.observe_reference(parsed)  # the directory is a global table: update it here
         for item in copies:
             tally.sent[item.family] += 1
@@ -267,18 +278,18 @@ class Pipeline:
     async def _send_chunked(
         self, outbox: Outbox, topic_of: faust.TopicT, partition: int | None, records: list[bytes]
     ) -> None:
-        """``records`` as JSON arrays of at most ``MAX_BATCH_BYTES`` each, to one partition."""
+        """Framed ``records`` in batches of at most ``MAX_BATCH_BYTES`` each, to one partition."""
         topic = topic_of.get_topic_name()
         chunk: list[bytes] = []
-        size = 0
+        size = len(frames.MAGIC)
         for record in records:
             if chunk and size + len(record) > MAX_BATCH_BYTES:
-                await outbox.send(topic, b"[" + b",".join(chunk) + b"]", partition=partition)
-                chunk, size = [], 0
+                await outbox.send(topic, frames.batch(chunk), partition=partition)
+                chunk, size = [], len(frames.MAGIC)
             chunk.append(record)
-            size += len(record) + 1
+            size += len(record)
         if chunk:
-            await outbox.send(topic, b"[" + b",".join(chunk) + b"]", partition=partition)
+            await outbox.send(topic, frames.batch(chunk), partition=partition)
 
     async def detect_by_key(self, stream: faust.StreamT) -> None:
         """Run the detectors of each keyed copy against its key's state; publish what they yield.
@@ -336,10 +347,10 @@ class Pipeline:
         metrics.STATE_KEYS_EXPIRED.inc(deleted)
 
     async def _detect_batch(self, event: faust.EventT, state: StateTable, outbox: Outbox) -> None:
-        for message in orjson.loads(event.value):
-            parsed = self.handoff.take(message.get("ref")) or parse_event_dict(message["event"], self.context)
+        for message, raw in _copies(event.value):
+            parsed = self.handoff.take(message.get("ref")) or parse_event(raw, self.context)
             if isinstance(parsed, Rejection):  # validated on the way in; only a changed region can
-                await self._reject(outbox, parsed, event.message, orjson.dumps(message["event"]))
+                await self._reject(outbox, parsed, event.message, raw)
                 continue
             started = time.perf_counter()
             try:
@@ -358,20 +369,21 @@ class Pipeline:
                         "error": failure.message,
                     },
                 )
-                await self._reject(outbox, failure, event.message, orjson.dumps(message["event"]))
+                await self._reject(outbox, failure, event.message, raw)
                 continue
             elapsed = time.perf_counter() - started
             state.advance(event.message.partition, parsed.timestamp)
             metrics.child(metrics.DETECTOR_SECONDS, message["family"]).observe(elapsed)
             for output in outputs:
-                await self._publish(outbox, output, message)
+                await self._publish(outbox, output, raw)
 
     def _detect(self, message: dict[str, Any], parsed: Any, state: Any) -> list[Output]:
         if message["family"] == RISK:
             return self.engine.process_signal(Signal.from_dict(message["signal"]), state)
         return self.engine.process(Routed(message["family"], message["key"], parsed, message["facts"]), state)
 
-    async def _publish(self, outbox: Outbox, output: Output, message: dict[str, Any]) -> None:
+    async def _publish(self, outbox: Outbox, output: Output, raw: bytes) -> None:
+        """Send one output of the detectors; a risk signal goes with ``raw``, the event behind it."""
         if isinstance(output, Alert):
             metrics.ALERTS.labels(output.rule_id, output.severity).inc()
             key, payload = alert_record(output)
@@ -386,7 +398,7 @@ class Pipeline:
             payload = orjson.dumps({"pseudonym": output.pseudonym, "employee_id": output.employee_id})
             await outbox.send(self.topics.pseudonyms.get_topic_name(), payload, key=output.pseudonym.encode())
         else:  # a risk-score signal: keyed by the employee, one more hop
-            value = orjson.dumps({"family": RISK, "signal": output.as_dict(), "event": message["event"]})
+            value = frames.frame(orjson.dumps({"family": RISK, "signal": output.as_dict()}), raw)
             await self._send_chunked(outbox, self.topics.keyed, self._partition(output.employee_id), [value])
             metrics.KEYED_SENT.labels(RISK).inc()
 
@@ -449,11 +461,18 @@ class Pipeline:
         self.sink.add_audit(record.model_dump())
 
     def _add_evidence(self, value: bytes) -> None:
-        """Each ``[uid, type, time, event]`` of a batch; the event is its text as received (a JSON
-        object in records of versions before 2026-12, re-encoded)."""
+        """Each ``[uid, type, time]`` of a framed batch with its event as received. Batches of
+        earlier versions are JSON arrays of ``[uid, type, time, event]``, the event a JSON string
+        or (before 2026-12) an object, re-encoded. All rows are read before any is added."""
         assert self.sink is not None  # noqa: S101 - only registered with a sink
-        for uid, event_type, timestamp, event in orjson.loads(value):
-            raw = event if isinstance(event, str) else orjson.dumps(event)
+        if frames.is_framed(value):
+            rows = [(*orjson.loads(head), raw) for head, raw in frames.split(value)]
+        else:
+            rows = [
+                (*row[:3], row[3] if isinstance(row[3], str) else orjson.dumps(row[3]))
+                for row in orjson.loads(value)
+            ]
+        for uid, event_type, timestamp, raw in rows:
             self.sink.add_event(uid, event_type, datetime.fromtimestamp(timestamp, UTC), raw)
 
     def _add_pseudonym(self, value: bytes) -> None:

@@ -14,6 +14,7 @@ import pytest
 from aiokafka.structs import ConsumerRecord
 
 from detectors import load_policy
+from streams import frames
 from streams.delivery import Outbox
 from streams.process import DEMO_POLICY
 from streams.settings import Settings
@@ -41,6 +42,33 @@ def as_record(topic: str, offset: int, event: dict | bytes, partition: int = 0) 
     """An input record as the input reader hands it over (aiokafka's own record type)."""
     value = event if isinstance(event, bytes) else orjson.dumps(event)
     return ConsumerRecord(topic, partition, offset, 0, 0, None, value, None, 0, len(value), ())
+
+
+def keyed_message(copies: list[dict]) -> bytes:
+    """Keyed copies (heads with their event under ``event``, bytes as received or an object) framed
+    as the input hop sends them."""
+    return frames.batch(
+        [
+            frames.frame(
+                orjson.dumps({k: v for k, v in copy.items() if k != "event"}), _received(copy["event"])
+            )
+            for copy in copies
+        ]
+    )
+
+
+def _received(event: dict | bytes) -> bytes:
+    return event if isinstance(event, bytes) else orjson.dumps(event)
+
+
+def earlier_keyed_message(copies: list[dict]) -> bytes:
+    """Keyed copies as versions before 2026-12 sent them: one JSON array, the events inside."""
+    return orjson.dumps(copies)
+
+
+def copies_in(value: bytes) -> list[dict]:
+    """The copies of one keyed message the input hop sent, each event decoded under ``event``."""
+    return [{**orjson.loads(head), "event": orjson.loads(raw)} for head, raw in frames.split(value)]
 
 
 def test_directory_changes_are_confirmed_before_the_copies_routed_with_them(tmp_path, monkeypatch):
@@ -114,15 +142,16 @@ def test_a_rule_that_raises_dead_letters_its_copy_and_the_batch_goes_on(tmp_path
         def advance(self, partition, event_time):
             pass
 
+    received = orjson.dumps(call("+8615000000001", office(1), at())).replace(b",", b", ")
     copies = [
         {"family": "harassment", "key": number, "facts": {"channel": "call", "line": office(1)}, "event": raw}
         for number, raw in (
-            ("+8615000000001", call("+8615000000001", office(1), at())),
+            ("+8615000000001", received),
             ("+8615000000002", call("+8615000000002", office(1), at())),
         )
     ]
     batch = SimpleNamespace(
-        value=orjson.dumps(copies),
+        value=keyed_message(copies),
         message=SimpleNamespace(topic="keyed", partition=0, offset=7, value=b"", generation_id=1),
     )
     state = State()
@@ -137,6 +166,7 @@ def test_a_rule_that_raises_dead_letters_its_copy_and_the_batch_goes_on(tmp_path
     deadletter = pipeline.topics.deadletter.get_topic_name()
     [letter] = [orjson.loads(v) for t, _, v in producer.records if t == deadletter]
     assert letter["reason"] == "detector_error" and "harassment.repeated_calls" in letter["message"]
+    assert letter["original"] == received.decode()  # the event as the input hop got it
     assert "harassment|+8615000000002" in state and "harassment|+8615000000001" not in state
 
 
@@ -184,11 +214,12 @@ def test_a_message_that_fails_unexpectedly_is_dead_lettered_as_internal_error(tm
     assert letter["reason"] == "internal_error" and "KeyError" in letter["message"]
     assert (letter["topic"], letter["offset"]) == (topic, 0)
     keyed = pipeline.topics.keyed.get_topic_name()
-    copies = [c for t, _, v in producer.records if t == keyed for c in orjson.loads(v)]
+    copies = [c for t, _, v in producer.records if t == keyed for c in copies_in(v)]
     assert copies and {c["event"]["data"]["employee_id"] for c in copies} == {"E2"}  # the batch went on
 
 
-def test_every_revision_of_an_alert_is_published_under_its_id(tmp_path, monkeypatch):
+@pytest.mark.parametrize("encode", [keyed_message, earlier_keyed_message])
+def test_every_revision_of_an_alert_is_published_under_its_id(tmp_path, monkeypatch, encode):
     from tests.factories import call, office
 
     pipeline = build_pipeline(Settings(role="detect", data_dir=tmp_path), load_policy(DEMO_POLICY))
@@ -210,7 +241,7 @@ def test_every_revision_of_an_alert_is_published_under_its_id(tmp_path, monkeypa
         for raw in (call(stranger, office(1), at(i)) for i in range(7))
     ]
     batch = SimpleNamespace(
-        value=orjson.dumps(copies),
+        value=encode(copies),
         message=SimpleNamespace(topic="keyed", partition=0, offset=1, value=b"", generation_id=1),
     )
 
@@ -280,15 +311,13 @@ def test_a_batch_sends_one_message_per_keyed_partition_and_one_of_evidence_all_c
 
     asyncio.run(pipeline.route_batch([as_record(topic, i, c) for i, c in enumerate(calls)]))
 
-    keyed = [
-        (p, orjson.loads(v)) for t, p, v in producer.records if t == pipeline.topics.keyed.get_topic_name()
-    ]
+    keyed = [(p, copies_in(v)) for t, p, v in producer.records if t == pipeline.topics.keyed.get_topic_name()]
     partitions = [p for p, _ in keyed]
     assert len(partitions) == len(set(partitions)) > 1  # one message per destination partition
     assert sum(len(copies) for _, copies in keyed) == 40
     assert all(pipeline._partition(copy["key"]) == p for p, copies in keyed for copy in copies)
     [evidence] = [v for t, _, v in producer.records if t == pipeline.topics.evidence.get_topic_name()]
-    assert len(orjson.loads(evidence)) == 40
+    assert len(list(frames.split(evidence))) == 40
     assert all(f.done() for f in producer.futures)  # confirmed before the batch can be acknowledged
 
 
@@ -316,7 +345,10 @@ def test_the_evidence_keeps_each_event_as_received_and_reads_records_of_the_earl
     earlier = orjson.dumps([["src/old", "telephony.call.completed", 1.0, {"id": "old", "b": 1}]])
     pipeline._add_evidence(earlier)
 
-    assert [row[3] for row in stored] == [received.decode(), b'{"id":"old","b":1}']
+    older = orjson.dumps([["src/older", "telephony.call.completed", 1.0, '{"id": "older"}']])
+    pipeline._add_evidence(older)
+
+    assert [row[3] for row in stored] == [received, b'{"id":"old","b":1}', '{"id": "older"}']
     assert stored[0][:2] == (f"{event['source']}/{event['id']}", event["type"])
 
 
@@ -437,9 +469,9 @@ def test_the_keyed_hop_confirms_then_writes_state_then_acknowledges(tmp_path, mo
         ]
 
     other_caller = copies(call("+8613900001111", office(1), at()))
-    half_read = [*other_caller, {"family": "harassment"}]  # its second copy cannot be read
+    half_read = keyed_message(other_caller) + frames.frame(b"[]", b"{}")  # its second copy cannot be read
     stream = KeyedStream(
-        steps, orjson.dumps(copies(known_collector, *small_claims)), orjson.dumps(half_read), b"not keyed"
+        steps, keyed_message(copies(known_collector, *small_claims)), half_read, b"not keyed"
     )
 
     asyncio.run(pipeline.detect_by_key(stream))
@@ -483,7 +515,7 @@ def test_a_block_request_goes_to_the_keeper_s_topic_confirmed_with_the_batch_s_a
         {"family": copy.family, "key": copy.key, "facts": dict(copy.facts), "event": letter}
         for copy in pipeline.engine.route(parse_event_dict(letter))
     ]
-    value = orjson.dumps(copies)
+    value = keyed_message(copies)
 
     asyncio.run(pipeline.detect_by_key(KeyedStream(steps, value)))
 
@@ -513,7 +545,7 @@ def test_a_partition_s_copies_go_in_messages_of_at_most_256_kib(tmp_path, monkey
     keyed = [(p, v) for t, p, v in producer.records if t == pipeline.topics.keyed.get_topic_name()]
     assert len({p for p, _ in keyed}) == 1 and len(keyed) > 1  # one key, one partition, split
     assert all(len(v) <= MAX_BATCH_BYTES == 256 * 1024 for _, v in keyed)
-    assert sum(len(orjson.loads(v)) for _, v in keyed) == 20
+    assert sum(len(copies_in(v)) for _, v in keyed) == 20
 
 
 def test_every_event_type_is_read_on_any_input_topic(tmp_path, monkeypatch):
