@@ -26,7 +26,7 @@ from typing import Any
 import orjson
 
 from bench.memory import rss
-from bench.pipeline import _drained, _Worker, embedded_unless, last_night, percentile, probe_event
+from bench.pipeline import _Drained, _Worker, embedded_unless, last_night, percentile, probe_event
 from simulator import Simulator
 from streams.settings import Settings, Topics
 
@@ -125,7 +125,7 @@ def run_load_bench(
             sent, seconds = asyncio.run(_produce_at(settings, rate, duration, probes))
             load_end = time.perf_counter()
             expected = sent + len(probes.sent)
-            drained = worker.wait(_drained(worker, expected), 600, "the pipeline to drain", every=0.25)
+            drained = worker.wait(_Drained(worker, expected), 600, "the pipeline to drain", every=0.25)
             deadline = time.perf_counter() + LATE_S
             while probes.outstanding() and time.perf_counter() < deadline:
                 time.sleep(POLL_S)

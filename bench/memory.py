@@ -12,7 +12,7 @@ raise no alert, round-robin over three key families:
 - ``mail``: a plain message from a new outside sender domain (no collection terms, not a
   collector's domain).
 
-Once the worker has read, detected and stored them all (``bench.pipeline._drained``) its RSS is
+Once the worker has read, detected and stored them all (``bench.pipeline._Drained``) its RSS is
 read again. Then it is poked with a duplicate of the first event until its next sweep of idle
 keys reports the live keys (``cm_state_keys``, a gauge set at each sweep, every
 ``CM_STATE_SWEEP_INTERVAL`` seconds after a batch; a duplicate adds no key), and its RSS is read
@@ -34,7 +34,7 @@ from typing import Any
 
 import orjson
 
-from bench.pipeline import _drained, _Worker, embedded_unless, produce_all
+from bench.pipeline import _Drained, _Worker, embedded_unless, produce_all
 from simulator.company import AGENCY_PBX, TZ
 from sinks import metrics
 from streams.settings import Settings, Topics
@@ -146,7 +146,7 @@ def run_memory_bench(
             sent, produce_s = asyncio.run(produce_all(settings, memory_events(keys, base)))
             say(f"produced {sent:,} in {produce_s:.1f} s; waiting for the worker")
             peak = [rss_start]
-            drained = _drained(worker, keys)
+            drained = _Drained(worker, keys)
 
             def done() -> bool:
                 page = worker.get("/metrics").decode()

@@ -246,3 +246,29 @@ def test_demo_serves_on_6066_or_a_free_port_when_it_is_taken(tmp_path, monkeypat
         taken.listen()
         busy = taken.getsockname()[1]
         assert console_port(busy) != busy
+
+
+def test_bench_asks_whether_the_pipeline_drained_every_0_25_s_then_every_0_05_s_once_input_is_read():
+    """docs/performance.md: /metrics costs the worker's loop, so it is read rarely until all input is
+    read; then often, so that the end of a run is found within 0.05 s."""
+    from bench.pipeline import _Drained
+
+    totals = [
+        {"cm_events_consumed_total": 600.0, "cm_keyed_sent_total": 500.0, "cm_detector_seconds_count": 400.0},
+        {
+            "cm_events_consumed_total": 1000.0,
+            "cm_keyed_sent_total": 900.0,
+            "cm_detector_seconds_count": 890.0,
+        },
+        {
+            "cm_events_consumed_total": 1000.0,
+            "cm_keyed_sent_total": 900.0,
+            "cm_detector_seconds_count": 900.0,
+        },
+    ]
+    drained = _Drained(SimpleNamespace(metrics=lambda: totals.pop(0)), 1000)
+
+    assert drained.every() == 0.25
+    assert (drained(), drained.every()) == (False, 0.25)
+    assert (drained(), drained.every()) == (False, 0.05)
+    assert drained()
