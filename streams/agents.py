@@ -195,13 +195,15 @@ class Pipeline:
         except DeliveryError as error:
             fail_stop(error)
 
-    async def route_batch(self, messages: Sequence[Record]) -> None:
+    async def route_batch(self, messages: Sequence[Record]) -> Awaitable[None]:
         """Parse a batch of input records; dead-letter what is invalid; forward keyed copies.
 
         The keyed copies are grouped by the keyed-topic partition their key hashes to, so the
         second hop handles one Faust message per partition and batch instead of one per
-        event. Returns once the broker has every copy, dead letter and directory change: the
-        input reader commits the batch only then.
+        event. Returns once all is sent, with what to await for the broker to have every copy,
+        dead letter and directory change (the worker stops if it never will): the input reader
+        commits the batch only then. The batch's directory changes are confirmed before its
+        copies are sent.
         """
         outbox = self.outbox()
         outgoing: dict[int, list[bytes]] = defaultdict(list)
@@ -234,7 +236,7 @@ class Pipeline:
             await self._send_chunked(outbox, self.topics.keyed, partition, records)
         if evidence:  # with the batch's copies: confirmed before the batch is acknowledged
             await self._send_chunked(outbox, self.topics.evidence, None, evidence)
-        await self._confirm(outbox)
+        return self._confirm(outbox)
 
     def _validate(
         self, message: Record, evidence: list[bytes], tally: _Tally

@@ -4,11 +4,14 @@ Faust hands every message to an agent one at a time (drain loop, conductor, stre
 per-message acknowledgement), which the input hop, reading every event, paid once per event.
 Here a consumer group of its own (``<group_id>-input``) takes what each fetch brought, the
 partitions interleaved, and hands it to the pipeline's route function ``ROUTE_BATCH``
-records at a time; once that returns (every keyed copy, dead letter and directory change
-confirmed by the broker) the batch's offsets are committed. What a fetch brought is finished
-before its partitions are given up in a rebalance or the worker stops, so a handover reads
-nothing twice; a crash before a commit reads the batch again (at least once, and detection's
-deterministic ids make the second reading change nothing).
+records at a time. The route function sends what a batch publishes and returns a wait for
+the broker to have it all (every keyed copy, dead letter and directory change); once that
+wait ends, the batch's offsets are committed. Meanwhile the next batch is routed, so the
+worker computes while the broker confirms; commits keep the batches' order, and at most one
+batch waits for its confirmation while the next is routed. What a fetch brought is finished
+and committed before its partitions are given up in a rebalance or the worker stops, so a
+handover reads nothing twice; a crash before a commit reads the batch again (at least once,
+and detection's deterministic ids make the second reading change nothing).
 
 Reading starts after Faust has recovered the tables, so routing sees the whole directory.
 A partition this group has never committed starts where the worker's Faust group had
@@ -57,7 +60,8 @@ class Record(Protocol):
     value: bytes | None
 
 
-Route = Callable[[Sequence[Record]], Awaitable[None]]
+Route = Callable[[Sequence[Record]], Awaitable[Awaitable[None]]]
+"""Routes a batch and sends what it publishes; returns what to await for the broker to have it all."""
 
 
 def interleaved(partitions: Iterable[list[ConsumerRecord]]) -> list[ConsumerRecord]:
@@ -91,7 +95,9 @@ class InputReader(Service, ConsumerRebalanceListener):
         self.joined = False
         """Whether the group has given this reader its partitions (possibly none) at least once."""
         self._batch = asyncio.Lock()
-        """Held while a batch is routed and committed: a rebalance waits for it."""
+        """Held while a fetch's batches are routed: a rebalance waits for it."""
+        self._settling: asyncio.Future[None] | None = None
+        """The last routed batch's wait for the broker, then its commit."""
 
     async def on_start(self) -> None:
         settings = self.settings
@@ -150,7 +156,8 @@ class InputReader(Service, ConsumerRebalanceListener):
             await consumer.stop()
 
     async def on_shutdown(self) -> None:
-        """Leave the group once the batch in hand is committed (mode stops the futures before this)."""
+        """Leave the group once the batches in hand are committed (mode stops the futures before this)."""
+        await self.settled()
         if self.consumer is not None:
             await self.consumer.stop()
 
@@ -169,15 +176,27 @@ class InputReader(Service, ConsumerRebalanceListener):
             await finish_before_ack(self._handle(fetched))  # a stop finishes the records in hand
 
     async def _handle(self, fetched: Mapping[TopicPartition, list[ConsumerRecord]]) -> None:
-        """Route what one fetch brought, partitions interleaved, ``ROUTE_BATCH`` records at a time,
-        committing after each batch."""
+        """Route what one fetch brought, partitions interleaved, ``ROUTE_BATCH`` records at a time;
+        each batch is committed once the broker has what it published, while the next is routed."""
         records = interleaved(fetched.values())
         async with self._batch:
             for start in range(0, len(records), ROUTE_BATCH):
                 batch = records[start : start + ROUTE_BATCH]
-                await self.route(batch)
+                confirmed = await self.route(batch)
                 ends = {(r.topic, r.partition): r.offset + 1 for r in batch}
-                await self._commit({TopicPartition(*tp): offset for tp, offset in ends.items()})
+                await self.settled()  # the batch before: committed first, so commits keep their order
+                self._settling = asyncio.ensure_future(
+                    self._settle(confirmed, {TopicPartition(*tp): offset for tp, offset in ends.items()})
+                )
+
+    async def _settle(self, confirmed: Awaitable[None], offsets: dict[TopicPartition, int]) -> None:
+        await confirmed
+        await self._commit(offsets)
+
+    async def settled(self) -> None:
+        """Return once every batch routed so far is confirmed and committed."""
+        if self._settling is not None:
+            await self._settling
 
     async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
         assert self.consumer is not None  # noqa: S101 - started
@@ -187,9 +206,9 @@ class InputReader(Service, ConsumerRebalanceListener):
             log.warning("input offsets not committed (the records may be read again): %r", error)
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        """Finish (route and commit) the batch in hand before the partitions move."""
+        """Finish (route, confirm and commit) the batches in hand before the partitions move."""
         async with self._batch:
-            pass
+            await self.settled()
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         self.joined = True

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 
 import pytest
 from aiokafka import AIOKafkaConsumer
@@ -64,7 +64,8 @@ async def nothing_to_recover() -> None:
 
 
 class HeldRoute:
-    """A route that holds each batch until :attr:`release` is set, noting what it was handed."""
+    """A route whose batches the broker confirms only once :attr:`release` is set; notes what it
+    was handed, and counts the batches confirmed in ``done``."""
 
     def __init__(self) -> None:
         self.handed: list[list[int]] = []
@@ -72,19 +73,23 @@ class HeldRoute:
         self.release = asyncio.Event()
         self.done = 0
 
-    async def __call__(self, records: Sequence[ConsumerRecord]) -> None:
+    async def __call__(self, records: Sequence[ConsumerRecord]) -> Awaitable[None]:
         self.handed.append([r.offset for r in records])
         self.entered.set()
+        return self._confirmed()
+
+    async def _confirmed(self) -> None:
         await self.release.wait()
         self.done += 1
 
 
 async def read_batches(reader: InputReader, route: HeldRoute, batches: int) -> None:
-    """Run the reader until ``route`` has finished ``batches`` batches."""
+    """Run the reader until ``route`` has finished ``batches`` batches and they are committed."""
     task = asyncio.ensure_future(reader.read())
     while route.done < batches:
         await asyncio.sleep(0.01)
     task.cancel()
+    await reader.settled()
 
 
 def fake_reader(consumer: FakeConsumer, route: HeldRoute) -> InputReader:
@@ -132,6 +137,31 @@ def test_a_fetch_is_routed_partitions_in_turn_1000_records_a_batch_each_batch_co
     assert route.handed[2] == list(range(1000, 1500))
     assert consumer.committed == [{TP: 500, other: 500}, {TP: 1000, other: 1000}, {TP: 1500}]
     assert FETCH_BYTES == 256 * 1024
+
+
+def test_the_next_batch_is_routed_while_the_broker_confirms_the_one_before_and_commits_keep_their_order():
+    """The worker computes while the broker confirms; at most one batch waits for the broker while
+    the next is routed, and no batch is committed before its confirmation."""
+    consumer = FakeConsumer([{TP: [record(i) for i in range(2500)]}])
+    route = HeldRoute()
+    reader = fake_reader(consumer, route)
+
+    async def run() -> None:
+        task = asyncio.ensure_future(reader.read())
+        while len(route.handed) < 2:
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.05)
+        assert len(route.handed) == 2  # the third waits for the first to be committed
+        assert consumer.committed == []  # nothing confirmed yet
+        route.release.set()
+        while route.done < 3:
+            await asyncio.sleep(0.01)
+        task.cancel()
+        await reader.settled()
+
+    asyncio.run(run())
+
+    assert consumer.committed == [{TP: 1000}, {TP: 2000}, {TP: 2500}]
 
 
 def test_a_stop_during_a_batch_finishes_and_commits_it_before_the_reader_leaves_its_group(monkeypatch):
@@ -222,8 +252,9 @@ async def read_until(settings: Settings, count: int, timeout: float = 60.0) -> l
     """Run a reader until its route has been handed ``count`` records; stop it; return them."""
     handed: list[ConsumerRecord] = []
 
-    async def route(records: Sequence[ConsumerRecord]) -> None:
+    async def route(records: Sequence[ConsumerRecord]) -> Awaitable[None]:
         handed.extend(records)
+        return asyncio.sleep(0)  # the broker has all they published
 
     reader = InputReader(settings, [settings.topics.hr], route, nothing_to_recover)
     await reader.start()

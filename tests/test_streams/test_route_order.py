@@ -44,6 +44,15 @@ def as_record(topic: str, offset: int, event: dict | bytes, partition: int = 0) 
     return ConsumerRecord(topic, partition, offset, 0, 0, None, value, None, 0, len(value), ())
 
 
+def route_and_confirm(pipeline, records) -> None:
+    """Route ``records`` as the input reader does: send what they publish, then wait for the broker."""
+
+    async def run() -> None:
+        await (await pipeline.route_batch(records))
+
+    asyncio.run(run())
+
+
 def keyed_message(copies: list[dict]) -> bytes:
     """Keyed copies (heads with their event under ``event``, bytes as received or an object) framed
     as the input hop sends them."""
@@ -81,7 +90,7 @@ def test_directory_changes_are_confirmed_before_the_copies_routed_with_them(tmp_
         contact("E2", mobile(1), when=at()),  # lists colleague E1: needs E1 in the directory
     ]
 
-    asyncio.run(pipeline.route_batch([as_record(hr, i, e) for i, e in enumerate(events)]))
+    route_and_confirm(pipeline, [as_record(hr, i, e) for i, e in enumerate(events)])
 
     changelog = pipeline.tables.directory.table.changelog_topic.get_topic_name()
     keyed = pipeline.topics.keyed.get_topic_name()
@@ -103,7 +112,7 @@ def test_claims_in_another_currency_are_counted(tmp_path, monkeypatch):
     topic = Settings().topics.reimbursements
     claims = [claim("E1", "120", at(), currency="USD"), claim("E1", "80", at(), currency="CNY")]
 
-    asyncio.run(pipeline.route_batch([as_record(topic, i, c) for i, c in enumerate(claims)]))
+    route_and_confirm(pipeline, [as_record(topic, i, c) for i, c in enumerate(claims)])
 
     assert counted._value.get() == before + 1
 
@@ -187,7 +196,7 @@ def test_a_keyed_copy_the_broker_refuses_stops_the_worker_without_acknowledging(
     monkeypatch.setattr(streams.agents, "fail_stop", fail_stop)
     topic = Settings().topics.reimbursements
     with pytest.raises(Stopped, match="not delivered"):
-        asyncio.run(pipeline.route_batch([as_record(topic, 0, claim("E1", "12", at()))]))
+        route_and_confirm(pipeline, [as_record(topic, 0, claim("E1", "12", at()))])
 
 
 def test_a_message_that_fails_unexpectedly_is_dead_lettered_as_internal_error(tmp_path, monkeypatch):
@@ -207,7 +216,7 @@ def test_a_message_that_fails_unexpectedly_is_dead_lettered_as_internal_error(tm
     topic = Settings().topics.reimbursements
     claims = [claim("E1", "12", at()), claim("E2", "12", at())]
 
-    asyncio.run(pipeline.route_batch([as_record(topic, i, c) for i, c in enumerate(claims)]))
+    route_and_confirm(pipeline, [as_record(topic, i, c) for i, c in enumerate(claims)])
 
     deadletter = pipeline.topics.deadletter.get_topic_name()
     [letter] = [orjson.loads(v) for t, _, v in producer.records if t == deadletter]
@@ -273,8 +282,8 @@ def test_with_distress_off_a_leave_record_is_neither_forwarded_nor_kept_as_evide
     processed = metrics.child(metrics.EVENTS_PROCESSED, topics.hr, "hr.leave.recorded")
     before = processed._value.get()
 
-    asyncio.run(
-        pipeline.route_batch([as_record(topics.hr, 0, record), as_record(topics.reimbursements, 0, expense)])
+    route_and_confirm(
+        pipeline, [as_record(topics.hr, 0, record), as_record(topics.reimbursements, 0, expense)]
     )
 
     def sent(topic):
@@ -309,7 +318,7 @@ def test_a_batch_sends_one_message_per_keyed_partition_and_one_of_evidence_all_c
     calls = [call(f"+86150000{i:05d}", office(1), at(i / 60)) for i in range(40)]
     topic = Settings().topics.calls
 
-    asyncio.run(pipeline.route_batch([as_record(topic, i, c) for i, c in enumerate(calls)]))
+    route_and_confirm(pipeline, [as_record(topic, i, c) for i, c in enumerate(calls)])
 
     keyed = [(p, copies_in(v)) for t, p, v in producer.records if t == pipeline.topics.keyed.get_topic_name()]
     partitions = [p for p, _ in keyed]
@@ -339,7 +348,7 @@ def test_the_evidence_keeps_each_event_as_received_and_reads_records_of_the_earl
     stored: list[tuple[str, str, object, bytes | str]] = []
     pipeline.sink = SimpleNamespace(add_event=lambda *row: stored.append(row))
 
-    asyncio.run(pipeline.route_batch([as_record(Settings().topics.calls, 0, received)]))
+    route_and_confirm(pipeline, [as_record(Settings().topics.calls, 0, received)])
     [evidence] = [v for t, _, v in producer.records if t == pipeline.topics.evidence.get_topic_name()]
     pipeline._add_evidence(evidence)
     earlier = orjson.dumps([["src/old", "telephony.call.completed", 1.0, {"id": "old", "b": 1}]])
@@ -368,7 +377,7 @@ def test_a_dead_letter_the_broker_refuses_is_counted_and_logged_without_its_cont
     secret = as_record(topic, 41, b"{secret-salary", partition=2)
     good = claim("E1", "120", at())
 
-    asyncio.run(pipeline.route_batch([secret, as_record(topic, 42, good)]))
+    route_and_confirm(pipeline, [secret, as_record(topic, 42, good)])
 
     assert lost._value.get() == before + 1
     [line] = [r.getMessage() for r in caplog.records if "not delivered" in r.getMessage()]
@@ -540,7 +549,7 @@ def test_a_partition_s_copies_go_in_messages_of_at_most_256_kib(tmp_path, monkey
     calls = [call("+8615000000001", office(1), at(i / 60), transcript=said) for i in range(20)]
     topic = Settings().topics.calls
 
-    asyncio.run(pipeline.route_batch([as_record(topic, i, c) for i, c in enumerate(calls)]))
+    route_and_confirm(pipeline, [as_record(topic, i, c) for i, c in enumerate(calls)])
 
     keyed = [(p, v) for t, p, v in producer.records if t == pipeline.topics.keyed.get_topic_name()]
     assert len({p for p, _ in keyed}) == 1 and len(keyed) > 1  # one key, one partition, split
@@ -563,7 +572,7 @@ def test_every_event_type_is_read_on_any_input_topic(tmp_path, monkeypatch):
         (topics.reimbursements, mail("notice@agency.example", at(), "催收函", "请转告其尽快还款")),
     ]
 
-    asyncio.run(pipeline.route_batch([as_record(t, i, e) for i, (t, e) in enumerate(crossed)]))
+    route_and_confirm(pipeline, [as_record(t, i, e) for i, (t, e) in enumerate(crossed)])
 
     assert not [v for t, _, v in producer.records if t == pipeline.topics.deadletter.get_topic_name()]
     evidence = b"".join(v for t, _, v in producer.records if t == pipeline.topics.evidence.get_topic_name())
