@@ -236,7 +236,7 @@ class Pipeline:
             await self._send_chunked(outbox, self.topics.keyed, partition, records)
         if evidence:  # with the batch's copies: confirmed before the batch is acknowledged
             await self._send_chunked(outbox, self.topics.evidence, None, evidence)
-        return self._confirm(outbox)
+        return asyncio.ensure_future(self._confirm(outbox))  # retries start now, not when awaited
 
     def _validate(
         self, message: Record, evidence: list[bytes], tally: _Tally
@@ -465,17 +465,22 @@ class Pipeline:
     def _add_evidence(self, value: bytes) -> None:
         """Each ``[uid, type, time]`` of a framed batch with its event as received. Batches of
         earlier versions are JSON arrays of ``[uid, type, time, event]``, the event a JSON string
-        or (before 2026-12) an object, re-encoded. All rows are read before any is added."""
+        or (before 2026-12) an object, re-encoded. All rows are read before any is added; a
+        batch that is not one raises ``ValueError``."""
         assert self.sink is not None  # noqa: S101 - only registered with a sink
-        if frames.is_framed(value):
-            rows = [(*orjson.loads(head), raw) for head, raw in frames.split(value)]
-        else:
-            rows = [
-                (*row[:3], row[3] if isinstance(row[3], str) else orjson.dumps(row[3]))
-                for row in orjson.loads(value)
-            ]
-        for uid, event_type, timestamp, raw in rows:
-            self.sink.add_event(uid, event_type, datetime.fromtimestamp(timestamp, UTC), raw)
+        try:
+            if frames.is_framed(value):
+                rows = [(*orjson.loads(head), raw) for head, raw in frames.split(value)]
+            else:
+                rows = [
+                    (*row[:3], row[3] if isinstance(row[3], str) else orjson.dumps(row[3]))
+                    for row in orjson.loads(value)
+                ]
+            rows = [(uid, kind, datetime.fromtimestamp(at, UTC), raw) for uid, kind, at, raw in rows]
+        except (TypeError, IndexError, OverflowError, OSError) as error:
+            raise ValueError(f"not a batch of evidence rows: {error!r}") from error
+        for row in rows:
+            self.sink.add_event(*row)
 
     def _add_pseudonym(self, value: bytes) -> None:
         assert self.sink is not None  # noqa: S101 - only registered with a sink

@@ -54,8 +54,9 @@ async def finish_before_ack(batch: Coroutine[Any, Any, None]) -> None:
     """Run ``batch`` to its end even if a stop cancels its caller meanwhile, then re-raise.
 
     Faust's ``take_events`` acknowledges a batch when the loop body ends, even when a stop
-    cancels it half-way, and the input reader commits what it routed: so a stop first lets
-    the batch be sent, confirmed and flushed (or committed).
+    cancels it half-way: so a stop first lets the keyed hop's batch be sent, confirmed and
+    flushed. The input reader uses it to finish routing and sending what a fetch brought; its
+    ``on_shutdown`` then waits for those batches' confirmation and commit.
     """
     task = asyncio.ensure_future(batch)
     try:

@@ -33,7 +33,7 @@ from aiokafka.errors import KafkaError
 from aiokafka.structs import ConsumerRecord, TopicPartition
 from mode import Service
 
-from streams.delivery import finish_before_ack
+from streams.delivery import fail_stop, finish_before_ack
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ def input_group(settings: Settings) -> str:
 
 
 class InputReader(Service, ConsumerRebalanceListener):
-    """Reads ``topics`` in batches and commits each batch once ``route`` has returned."""
+    """Reads ``topics`` in batches and commits each batch once the broker has what ``route`` sent."""
 
     def __init__(
         self,
@@ -173,7 +173,8 @@ class InputReader(Service, ConsumerRebalanceListener):
             fetched = await consumer.getmany(timeout_ms=POLL_MS)
             if not fetched:
                 continue
-            await finish_before_ack(self._handle(fetched))  # a stop finishes the records in hand
+            # a stop finishes routing the records in hand; on_shutdown waits for their commit
+            await finish_before_ack(self._handle(fetched))
 
     async def _handle(self, fetched: Mapping[TopicPartition, list[ConsumerRecord]]) -> None:
         """Route what one fetch brought, partitions interleaved, ``ROUTE_BATCH`` records at a time;
@@ -190,13 +191,21 @@ class InputReader(Service, ConsumerRebalanceListener):
                 )
 
     async def _settle(self, confirmed: Awaitable[None], offsets: dict[TopicPartition, int]) -> None:
-        await confirmed
-        await self._commit(offsets)
+        """Commit ``offsets`` once ``confirmed``; stop the worker if that wait fails unexpectedly
+        (a later batch's commit would otherwise cover records never confirmed)."""
+        try:
+            await confirmed
+        except Exception as error:
+            log.exception("input batch not confirmed, stopping before any later commit")
+            fail_stop(error)
+        else:
+            await self._commit(offsets)
 
     async def settled(self) -> None:
-        """Return once every batch routed so far is confirmed and committed."""
+        """Return once every batch routed so far is confirmed and committed (a cancelled caller
+        leaves that to go on)."""
         if self._settling is not None:
-            await self._settling
+            await asyncio.shield(self._settling)
 
     async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
         assert self.consumer is not None  # noqa: S101 - started
@@ -204,6 +213,8 @@ class InputReader(Service, ConsumerRebalanceListener):
             await self.consumer.commit(offsets)
         except KafkaError as error:  # a later batch's commit covers it; else it is read again
             log.warning("input offsets not committed (the records may be read again): %r", error)
+        except Exception:  # the same, for what aiokafka raises outside KafkaError (ValueError)
+            log.exception("input offsets not committed (the records may be read again)")
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
         """Finish (route, confirm and commit) the batches in hand before the partitions move."""

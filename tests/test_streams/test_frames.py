@@ -22,8 +22,9 @@ def test_a_json_array_of_an_earlier_version_is_not_taken_for_a_framed_batch():
     assert not frames.is_framed(b"")
 
 
-@pytest.mark.parametrize("cut", [1, 5, 9])
-def test_a_batch_cut_short_is_an_error_not_a_shorter_batch(cut):
+@pytest.mark.parametrize("cut", [1, 5, 9, 15, 20])
+def test_a_batch_cut_inside_an_item_is_an_error_not_a_shorter_batch(cut):
+    """In its body (1-11 bytes cut), its head (12-13) or its lengths (14-20)."""
     value = frames.batch([frames.frame(b"{}", b'{"id": "a"}')] * 2)
 
     with pytest.raises(ValueError, match="cut short"):

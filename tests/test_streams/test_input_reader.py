@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 import pytest
 from aiokafka import AIOKafkaConsumer
@@ -33,7 +33,7 @@ class FakeConsumer:
     """Hands out ``batches`` one per ``getmany``, then nothing; notes commits."""
 
     def __init__(
-        self, batches: list[dict[TopicPartition, list[ConsumerRecord]]], refuse: bool = False
+        self, batches: list[dict[TopicPartition, list[ConsumerRecord]]], refuse: Exception | None = None
     ) -> None:
         self.batches = batches
         self.refuse = refuse
@@ -54,8 +54,8 @@ class FakeConsumer:
         self.stopped.append(list(self.committed))
 
     async def commit(self, offsets: dict[TopicPartition, int]) -> None:
-        if self.refuse:
-            raise CommitFailedError("rebalanced meanwhile")
+        if self.refuse is not None:
+            raise self.refuse
         self.committed.append(offsets)
 
 
@@ -86,7 +86,9 @@ class HeldRoute:
 async def read_batches(reader: InputReader, route: HeldRoute, batches: int) -> None:
     """Run the reader until ``route`` has finished ``batches`` batches and they are committed."""
     task = asyncio.ensure_future(reader.read())
+    deadline = time.monotonic() + 10
     while route.done < batches:
+        assert time.monotonic() < deadline and not task.done(), "the reader stopped reading"
         await asyncio.sleep(0.01)
     task.cancel()
     await reader.settled()
@@ -143,25 +145,64 @@ def test_the_next_batch_is_routed_while_the_broker_confirms_the_one_before_and_c
     """The worker computes while the broker confirms; at most one batch waits for the broker while
     the next is routed, and no batch is committed before its confirmation."""
     consumer = FakeConsumer([{TP: [record(i) for i in range(2500)]}])
-    route = HeldRoute()
-    reader = fake_reader(consumer, route)
+    confirmations: list[asyncio.Future[None]] = []
+
+    async def route(records: Sequence[ConsumerRecord]) -> Awaitable[None]:
+        confirmations.append(asyncio.get_running_loop().create_future())
+        return confirmations[-1]
+
+    reader = InputReader(Settings(), ["hr.events"], route, nothing_to_recover)
+    reader.consumer = consumer  # type: ignore[assignment]
+
+    async def until(done: Callable[[], bool]) -> None:
+        while not done():
+            await asyncio.sleep(0.01)
 
     async def run() -> None:
         task = asyncio.ensure_future(reader.read())
-        while len(route.handed) < 2:
-            await asyncio.sleep(0.01)
+        await asyncio.wait_for(until(lambda: len(confirmations) == 2), 5)
         await asyncio.sleep(0.05)
-        assert len(route.handed) == 2  # the third waits for the first to be committed
-        assert consumer.committed == []  # nothing confirmed yet
-        route.release.set()
-        while route.done < 3:
-            await asyncio.sleep(0.01)
+        assert len(confirmations) == 2  # the third waits for the first to be committed
+        confirmations[1].set_result(None)  # the second confirmed first
+        await asyncio.sleep(0.05)
+        assert consumer.committed == []  # not before the first
+        confirmations[0].set_result(None)
+        await asyncio.wait_for(until(lambda: len(confirmations) == 3), 5)
+        confirmations[2].set_result(None)
+        await asyncio.wait_for(until(lambda: len(consumer.committed) == 3), 5)
         task.cancel()
-        await reader.settled()
 
     asyncio.run(run())
 
     assert consumer.committed == [{TP: 1000}, {TP: 2000}, {TP: 2500}]
+
+
+def test_a_batch_whose_confirmation_fails_unexpectedly_stops_the_worker_before_any_commit(monkeypatch):
+    """Offsets are cumulative: a later batch's commit would cover records never confirmed."""
+    import streams.input_reader
+
+    stops: list[BaseException] = []
+    monkeypatch.setattr(streams.input_reader, "fail_stop", stops.append)
+    consumer = FakeConsumer([{TP: [record(0)]}])
+
+    async def broken() -> None:
+        raise RuntimeError("a bug")
+
+    async def route(records: Sequence[ConsumerRecord]) -> Awaitable[None]:
+        return broken()
+
+    reader = InputReader(Settings(), ["hr.events"], route, nothing_to_recover)
+    reader.consumer = consumer  # type: ignore[assignment]
+
+    async def run() -> None:
+        task = asyncio.ensure_future(reader.read())
+        while not stops:
+            await asyncio.sleep(0.01)
+        task.cancel()
+
+    asyncio.run(run())
+
+    assert [type(e) for e in stops] == [RuntimeError] and consumer.committed == []
 
 
 def test_a_stop_during_a_batch_finishes_and_commits_it_before_the_reader_leaves_its_group(monkeypatch):
@@ -208,8 +249,9 @@ def test_a_rebalance_waits_for_the_batch_in_hand_to_be_committed():
     asyncio.run(run())
 
 
-def test_a_commit_the_group_refuses_is_logged_and_reading_goes_on(caplog):
-    consumer = FakeConsumer([{TP: [record(0)]}, {TP: [record(1)]}], refuse=True)
+@pytest.mark.parametrize("refusal", [CommitFailedError("rebalanced meanwhile"), ValueError("offsets")])
+def test_a_commit_the_group_refuses_is_logged_and_reading_goes_on(caplog, refusal):
+    consumer = FakeConsumer([{TP: [record(0)]}, {TP: [record(1)]}], refuse=refusal)
     route = HeldRoute()
     route.release.set()
     reader = fake_reader(consumer, route)

@@ -361,6 +361,25 @@ def test_the_evidence_keeps_each_event_as_received_and_reads_records_of_the_earl
     assert stored[0][:2] == (f"{event['source']}/{event['id']}", event["type"])
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        orjson.dumps([["src/x", "telephony.call.completed", 1.0]]),  # earlier format, no event
+        frames.batch([frames.frame(b"1", b"{}")]),  # a head that is not [uid, type, time]
+        frames.batch([frames.frame(b'["u", "t", 1.0]', b"{}"), frames.frame(b'["v", "t", "noon"]', b"{}")]),
+    ],
+)
+def test_an_evidence_batch_that_is_not_one_is_a_value_error_and_adds_no_row(tmp_path, value):
+    """The store skips, counts and logs a record that raises ``ValueError``; none of its rows is kept."""
+    pipeline = build_pipeline(Settings(role="store", data_dir=tmp_path), load_policy(DEMO_POLICY))
+    stored: list[tuple] = []
+    pipeline.sink = SimpleNamespace(add_event=lambda *row: stored.append(row))
+
+    with pytest.raises(ValueError):
+        pipeline._add_evidence(value)
+    assert stored == []
+
+
 def test_a_dead_letter_the_broker_refuses_is_counted_and_logged_without_its_content(
     tmp_path, monkeypatch, caplog
 ):
