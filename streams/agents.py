@@ -95,7 +95,7 @@ def _copies(value: bytes) -> list[tuple[dict[str, Any], bytes]]:
     """A keyed message's copies: each one's head and the bytes of its event, all read before any
     is detected. Messages of earlier versions are JSON arrays of heads with the event inside."""
     if frames.is_framed(value):
-        return [(orjson.loads(head), raw) for head, raw in frames.split(value)]
+        return frames.decoded(value)
     return [(copy, orjson.dumps(copy.pop("event"))) for copy in orjson.loads(value)]
 
 
@@ -470,7 +470,7 @@ class Pipeline:
         assert self.sink is not None  # noqa: S101 - only registered with a sink
         try:
             if frames.is_framed(value):
-                rows = [(*orjson.loads(head), raw) for head, raw in frames.split(value)]
+                rows = [(*head, raw) for head, raw in frames.decoded(value)]
             else:
                 rows = [
                     (*row[:3], row[3] if isinstance(row[3], str) else orjson.dumps(row[3]))

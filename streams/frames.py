@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterator
+from typing import Any
+
+import orjson
 
 MAGIC = b"\x00cm1"
 _LENGTHS = struct.Struct(">II")
@@ -48,3 +51,9 @@ def split(value: bytes) -> Iterator[tuple[bytes, bytes]]:
         if position > end:
             raise ValueError(f"framed batch cut short: an item ends at byte {position} of {end}")
         yield value[head_start:body_start], value[body_start:position]
+
+
+def decoded(value: bytes) -> list[tuple[Any, bytes]]:
+    """Each (head decoded from JSON, body) of a framed batch, all read before any is returned;
+    ``ValueError`` for a batch cut short or a head that is not JSON."""
+    return [(orjson.loads(head), body) for head, body in split(value)]
